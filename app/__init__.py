@@ -1,0 +1,251 @@
+"""XinQiao (心桥) application factory."""
+import logging
+import os
+import secrets
+
+from flask import Flask, jsonify, render_template, request, session
+from flask_babel import gettext as _
+from flask_login import current_user, logout_user
+from sqlalchemy import event, text
+
+import screening_scales
+from config import CONFIGS, INSTANCE_DIR
+from app.core import clock, crypto, sqlite_writer
+from app.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(config_name: str | None = None, **overrides) -> Flask:
+    config_name = config_name or os.environ.get("XINQIAO_CONFIG", "development")
+    config_class = CONFIGS[config_name]
+    if hasattr(config_class, "validate"):
+        config_class.validate()
+    app = Flask(__name__, instance_path=str(INSTANCE_DIR), instance_relative_config=False)
+    app.config.from_object(config_class)
+    app.config.update(overrides)
+    _ensure_secrets(app)
+    crypto.configure(app.config["CLINICAL_DATA_KEYS"])
+    app.extensions["scales"] = screening_scales.load_registry(extra_dirs=app.config["EXTRA_SCALE_DIRS"])
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale)
+    _init_login(app)
+    _init_engine(app)
+    _register_blueprints(app)
+    _register_request_hooks(app)
+    _register_error_handlers(app)
+    _register_cli(app)
+    _register_template_helpers(app)
+    return app
+
+
+def _ensure_secrets(app):
+    """Development keeps generated keys in instance/; production refuses to start without them."""
+    if not app.config.get("SECRET_KEY"):
+        path = INSTANCE_DIR / "secret_key"
+        if not path.exists():
+            INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_hex(32))
+            path.chmod(0o600)
+        app.config["SECRET_KEY"] = path.read_text().strip()
+    if not app.config.get("CLINICAL_DATA_KEYS"):
+        app.config["CLINICAL_DATA_KEYS"] = crypto.dev_keys(INSTANCE_DIR)
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("sqlite:///") and not uri.startswith("sqlite:///:memory:"):
+        os.makedirs(os.path.dirname(uri[len("sqlite:///"):]) or ".", exist_ok=True)
+
+
+def _select_locale():
+    chosen = session.get("lang")
+    if chosen in ("zh_CN", "en"):
+        return chosen
+    best = request.accept_languages.best_match(["zh_CN", "zh", "en"])
+    return "en" if best == "en" else "zh_CN"
+
+
+def _init_login(app):
+    from app.accounts.models import User
+
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = None
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def load_user(token):
+        try:
+            user_id, version = (int(part) for part in token.split(":"))
+        except (ValueError, AttributeError):
+            return None
+        user = db.session.get(User, user_id)
+        if user is None or not user.active or user.session_version != version:
+            return None
+        return user
+
+
+def _init_engine(app):
+    """SQLite: WAL, a busy timeout, foreign keys, and BEGIN IMMEDIATE so writers queue instead of failing."""
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name != "sqlite":
+        return
+    busy_ms = app.config["SQLITE_BUSY_TIMEOUT_MS"]
+    synchronous = app.config["SQLITE_SYNCHRONOUS"]
+    if synchronous not in ("FULL", "EXTRA", "NORMAL"):
+        raise RuntimeError("SQLITE_SYNCHRONOUS must be FULL, EXTRA or NORMAL")
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {int(busy_ms)}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute(f"PRAGMA synchronous = {synchronous}")  # FULL: an acknowledged submission survives power loss
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    # Writers queue on a lock (threads and processes) and then BEGIN IMMEDIATE: see app/core/sqlite_writer.py.
+    app.extensions["sqlite_writer"] = sqlite_writer.install(engine, busy_ms / 1000)
+
+
+def _register_blueprints(app):
+    from app.accounts.views import bp as accounts_bp
+    from app.api.views import bp as api_bp
+    from app.care.views import bp as care_bp
+    from app.dashboards.views import bp as dashboards_bp
+    from app.files.views import bp as files_bp
+    from app.health import bp as health_bp
+    from app.notifications import services as notifications
+    from app.notifications.views import bp as notifications_bp
+    from app.risk.views import bp as risk_bp
+    from app.risk.views import concerns_bp
+    from app.screening.views import bp as screening_bp
+    from app.students.views import bp as students_bp
+
+    for bp in (accounts_bp, api_bp, care_bp, dashboards_bp, files_bp, health_bp, risk_bp, screening_bp, students_bp):
+        app.register_blueprint(bp)
+    from app.students.admin_views import bp as rosters_bp
+
+    app.register_blueprint(rosters_bp)
+    for bp in (notifications_bp, concerns_bp):
+        app.register_blueprint(bp)
+    notifications.init_app(app)
+    from app.accounts.admin_views import bp as account_admin_bp
+    from app.audit.views import bp as audit_bp
+
+    for bp in (account_admin_bp, audit_bp):
+        app.register_blueprint(bp)
+
+
+def _register_request_hooks(app):
+    from app.auth import policy
+
+    @app.before_request
+    def deny_undeclared():
+        # Deny by default: a route whose access was never declared is not served.
+        if request.endpoint is None or not policy.is_declared(request.endpoint):
+            return _error_response(404)
+        return None
+
+    @app.before_request
+    def refuse_impossible_input():
+        # A NUL character is never valid input, and PostgreSQL text cannot hold it: refuse it as a bad
+        # request before any view sees it (forms, query strings and JSON bodies alike).
+        if any(isinstance(v, int) and v >= 2**31 for v in (request.view_args or {}).values()):
+            return _error_response(404)  # no row has such an id, and PostgreSQL's integer cannot compare it
+        sources = [request.args]
+        if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            sources.append(request.form)
+        for source in sources:
+            for key, values in source.lists():
+                if "\x00" in key or any("\x00" in value for value in values):
+                    return _error_response(400)
+        if request.is_json and b"\\u0000" in request.get_data():
+            return _error_response(400)
+        return None
+
+    @app.before_request
+    def staff_idle_timeout():
+        if not current_user.is_authenticated:
+            return None
+        now = int(clock.now().timestamp())
+        last_seen = session.get("last_seen")
+        if last_seen is not None and now - last_seen > app.config["STAFF_IDLE_TIMEOUT"].total_seconds():
+            logout_user()
+            session.clear()
+            return login_manager.unauthorized()
+        session["last_seen"] = now
+        return None
+
+    @app.after_request
+    def security_headers(response):
+        headers = response.headers
+        headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+            "form-action 'self'; frame-ancestors 'none'",
+        )
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Referrer-Policy", "no-referrer")
+        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        if request.endpoint != "static":
+            # Pages and API answers may carry student data: never cache them anywhere.
+            headers["Cache-Control"] = "no-store"
+        return response
+
+    @app.teardown_request
+    def rollback_on_error(exc):
+        if exc is not None:
+            db.session.rollback()
+
+
+MESSAGES = {
+    400: "The request could not be understood. Go back and try again.",
+    404: "This page does not exist, or you do not have access to it.",
+    405: "This action is not allowed here.",
+    413: "The file is too large.",
+    429: "Too many attempts. Wait a minute and try again.",
+    500: "Something went wrong on our side. Nothing was saved from this request. Please try again.",
+}
+
+
+def _error_response(status):
+    message = _(MESSAGES.get(status, MESSAGES[500]))
+    if request.path.startswith("/api/"):
+        return jsonify({"error": {"code": str(status), "message": message}}), status
+    return render_template("error.html", status=status, message=message), status
+
+
+def _register_error_handlers(app):
+    from flask_wtf.csrf import CSRFError
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(_exc):
+        return _error_response(400)
+
+    for status in (400, 404, 405, 413, 429):
+        app.register_error_handler(status, lambda exc, status=status: _error_response(status))
+
+    @app.errorhandler(500)
+    def server_error(_exc):
+        db.session.rollback()
+        return _error_response(500)
+
+
+def _register_cli(app):
+    from app.cli import register
+    from app.risk.cli import alerts_cli
+
+    register(app)
+    app.cli.add_command(alerts_cli, "alerts")
+
+
+def _register_template_helpers(app):
+    from app.web import template_helpers
+
+    app.context_processor(template_helpers)

@@ -1,0 +1,70 @@
+"""User accounts of staff. Students do not have accounts: they join a session by code."""
+import enum
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, ForeignKey, Integer, String, false
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.core import clock
+from app.core.types import EncryptedText, UTCDateTime, str_enum
+from app.extensions import db
+
+
+class Role(str, enum.Enum):
+    ADMIN = "admin"          # district / mental-health centre
+    TEACHER = "teacher"      # school psychology teacher
+    HOMEROOM = "homeroom"    # class teacher: sees "needs attention" only
+    DOCTOR = "doctor"        # hospital clinician
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(80))
+    email: Mapped[str | None] = mapped_column(String(254))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[Role] = mapped_column(str_enum(Role))
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"), index=True)
+    hospital_id: Mapped[int | None] = mapped_column(ForeignKey("hospitals.id"), index=True)
+    class_group_id: Mapped[int | None] = mapped_column(ForeignKey("class_groups.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Doctors on duty receive escalated alerts of partner schools (all of a hospital's doctors when none is).
+    on_duty: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Bumped at logout and on permission changes: every older session stops working.
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Second factor (TOTP): the secret is encrypted like clinical text; admins may require it for staff.
+    totp_secret: Mapped[str | None] = mapped_column(EncryptedText)
+    totp_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)  # a code is accepted once only
+
+    school = relationship("School")
+    hospital = relationship("Hospital")
+    class_group = relationship("ClassGroup")
+
+    @property
+    def is_active(self):
+        return self.active
+
+    @property
+    def needs_second_factor(self) -> bool:
+        """Admins always, other staff when an admin requires it."""
+        return self.role == Role.ADMIN or bool(self.totp_required)
+
+    @property
+    def must_enrol_second_factor(self) -> bool:
+        return self.needs_second_factor and not self.totp_secret
+
+    def get_id(self):
+        # The session carries the version, so bumping it logs every session out.
+        return f"{self.id}:{self.session_version}"
+
+    def __repr__(self):
+        return f"<User id={self.id} role={self.role.value}>"

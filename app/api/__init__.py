@@ -1,0 +1,1 @@
+"""The student JSON API (/api/v1) that the student pages and kiosk clients use."""

@@ -1,0 +1,207 @@
+"""Student API: join a session, fetch questionnaires, submit responses (idempotent)."""
+import uuid
+from datetime import date, datetime, timezone
+
+from flask import Blueprint, current_app, jsonify, request
+from flask_babel import get_locale, gettext as _
+from sqlalchemy.exc import IntegrityError
+
+from app.api import tokens
+from app.api.messages import message_for
+from app.api.openapi import OPENAPI
+from app.auth import policy
+from app.extensions import csrf, db, limiter
+from app.screening import services as screening
+from app.screening.models import Campaign
+from app.students.models import Student
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)  # bearer tokens, no cookies: CSRF does not apply
+
+
+def error(status, code, item=None, message=None):
+    body = {"error": {"code": code, "message": message or message_for(code)}}
+    if item is not None:
+        body["error"]["item"] = item
+    return jsonify(body), status
+
+
+def crisis_resources():
+    return [
+        {"number": "12355", "name": _("12355 Youth Service Hotline (青少年服务台)")},
+        {"number": "12356", "name": _("12356 Psychological Aid Hotline (心理援助热线)")},
+    ]
+
+
+def questionnaire_payload(scale, submitted: bool):
+    locale = str(get_locale() or "zh_CN")
+    return {
+        "scale": scale.code,
+        "version": scale.version,
+        "title": scale.name(locale),
+        "instructions": scale.instructions(locale),
+        "submitted": submitted,
+        "items": [
+            {"id": item.id, "number": item.number, "text": item.text(locale), "asked_if": item.asked_if,
+             "options": [{"value": o.value, "label": o.label(locale)} for o in item.options]}
+            for item in scale.items
+        ],
+    }
+
+
+def session_payload(campaign, student, token=None):
+    done = screening.submitted_scales(campaign.id, student.id)
+    reg = screening.registry()
+    payload = {
+        "student": {"display_name": student.name},
+        "campaign": {"title": campaign.title, "closes_at": campaign.closes_at.isoformat()},
+        "questionnaires": [questionnaire_payload(reg.get(code), code in done) for code in campaign.scale_codes],
+    }
+    if token:
+        payload["token"] = token
+    return payload
+
+
+def _parse_date(value):
+    if not isinstance(value, str):
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        return None
+
+
+def _json_body():
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # absurdly deep nesting: a bad request, not a server error
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _student_number_key():
+    """Per-student limit: guessing one student's birth date is slow from any number of addresses."""
+    body = _json_body()
+    number = body.get("student_number") if body else None
+    return "student-number:" + (number.strip().upper()[:32] if isinstance(number, str) else "-")
+
+
+def load_student_session():
+    """The (campaign, student) of the bearer token, or None."""
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        return None
+    ids = tokens.read(header[7:].strip())
+    if ids is None:
+        return None
+    campaign, student = db.session.get(Campaign, ids[0]), db.session.get(Student, ids[1])
+    if campaign is None or student is None:
+        return None
+    return campaign, student
+
+
+@bp.post("/student-sessions")
+@policy.public
+@limiter.limit(lambda: current_app.config["STUDENT_SESSION_RATE_LIMIT"])
+@limiter.limit(lambda: current_app.config["STUDENT_NUMBER_RATE_LIMIT"], key_func=lambda: _student_number_key())
+def create_student_session():
+    body = _json_body()
+    if body is None:
+        return error(400, "invalid_request")
+    birth_date = _parse_date(body.get("birth_date"))
+    code, number = body.get("session_code"), body.get("student_number")
+    if not isinstance(code, str) or not isinstance(number, str) or birth_date is None or len(code) > 32 or len(number) > 32:
+        return error(401, "details_do_not_match")
+    try:
+        campaign, student = screening.start_student_session(code, number, birth_date)
+    except screening.ScreeningError as exc:
+        return error(403 if exc.code == "no_screening_consent" else 401, exc.code)
+    enrollment = screening.campaign_enrollment(campaign, student.id)
+    screening.record_participation(campaign, student, enrollment.class_group_id)
+    db.session.commit()
+    return jsonify(session_payload(campaign, student, tokens.issue(campaign.id, student.id))), 201
+
+
+@bp.get("/student-session")
+@policy.public
+def current_student_session():
+    loaded = load_student_session()
+    if loaded is None:
+        return error(401, "bad_token")
+    return jsonify(session_payload(*loaded))
+
+
+def _parse_started_at(value):
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _valid_key(value):
+    try:
+        return isinstance(value, str) and str(uuid.UUID(value)) == value.lower()
+    except ValueError:
+        return False
+
+
+def response_payload(response):
+    show = screening.shows_crisis_resources(response)
+    return {
+        "response_id": response.id,
+        "received_at": response.submitted_at.isoformat(),
+        "show_crisis_resources": show,
+        "resources": crisis_resources() if show else [],
+    }
+
+
+@bp.post("/responses")
+@policy.public
+def submit_response():
+    loaded = load_student_session()
+    if loaded is None:
+        return error(401, "bad_token")
+    campaign, student = loaded
+    body = _json_body()
+    if body is None:
+        return error(400, "invalid_request")
+    answers, key = body.get("answers"), body.get("idempotency_key")
+    if not _valid_key(key):
+        return error(422, "invalid_request", message=_("idempotency_key must be a UUID."))
+    if not isinstance(answers, list) or len(answers) > 200 or not isinstance(body.get("scale"), str) \
+            or not isinstance(body.get("version"), str):
+        return error(422, "invalid_answers")
+    key = key.lower()
+    try:
+        response, created = screening.submit_response(
+            campaign, student, body["scale"], body["version"], answers, key, _parse_started_at(body.get("started_at")))
+        # The receipt is read before the commit: afterwards the rows are expired and reading them again
+        # would open a second write transaction. A failed commit raises and no receipt is sent.
+        receipt = response_payload(response)
+        db.session.commit()
+    except screening.ScreeningError as exc:
+        db.session.rollback()
+        status = 409 if exc.code in ("already_submitted", "idempotency_key_reused") else 422
+        if exc.code == "no_screening_consent":
+            status = 403
+        message = None
+        if exc.item is not None:
+            message = _("Question %(number)s is missing or has an answer that is not allowed.", number=exc.item)
+        return error(status, exc.code, item=exc.item, message=message)
+    except IntegrityError:
+        # The same key arrived twice at once: the other request stored it; answer with that row.
+        db.session.rollback()
+        response, created = screening.find_by_idempotency_key(key), False
+        if response is None or response.student_id != student.id:
+            return error(409, "already_submitted")
+        receipt = response_payload(response)
+    return jsonify(receipt), 201 if created else 200
+
+
+@bp.get("/openapi.json")
+@policy.public
+def openapi():
+    return jsonify(OPENAPI)

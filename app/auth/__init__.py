@@ -1,0 +1,1 @@
+"""Authorization: the one policy module every view asks."""

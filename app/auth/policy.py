@@ -1,0 +1,360 @@
+"""Who may see or do what. Every view asks here; nothing else decides access.
+
+Scope rules (DESIGN.md, access rules):
+- a psychology teacher sees a student only while the student is enrolled at the teacher's school,
+  and then the whole file, including what happened at earlier schools;
+- a homeroom teacher sees the students of their own class, and only whether one needs attention;
+- a doctor sees high/critical alerts of partner schools (agreement active today) without identity
+  (and an alert of any level once it was escalated to the hospital past its due time),
+  and the whole file of a student referred to the doctor's hospital (unless the referral was declined);
+- an admin sees organisation data and identities, never clinical free text.
+Anything outside scope answers 404 so that existence leaks nothing.
+"""
+from flask import abort, current_app, request
+from flask_login import current_user
+from sqlalchemy import and_, exists, false, or_, select, true
+
+from app.accounts.models import Role, User
+from app.care.models import Assessment, FollowUp, Referral, ReferralStatus, ReturnDecision
+from app.core import clock
+from app.extensions import db
+from app.files.models import BreakGlassAccess
+from app.notifications.models import Notification
+from app.orgs.models import ClassGroup, Partnership, School
+from app.risk.models import Alert
+from app.screening.models import Campaign, Response
+from app.students.models import Consent, ConsentKind, Enrollment, RosterImport, Student
+
+STAFF_ROLES = frozenset(Role)
+DOCTOR_ALERT_LEVELS = ("high", "critical")
+
+# Endpoints reachable without the blueprint gate: filled by @public and guard_blueprint().
+PUBLIC_ENDPOINTS: set[str] = set()
+GUARDED_BLUEPRINTS: dict[str, frozenset] = {}
+
+
+# --- declaring access on routes ---------------------------------------------------------------
+
+def public(view):
+    """Mark a view as reachable without a staff login (it must do its own checks)."""
+    view._xinqiao_public = True
+    return view
+
+
+def guard_blueprint(bp, roles):
+    """Require a logged-in staff user with one of `roles` on every route of `bp` (unless @public)."""
+    roles = frozenset(roles)
+    GUARDED_BLUEPRINTS[bp.name] = roles
+
+    @bp.before_request
+    def _gate():
+        view = current_app.view_functions.get(request.endpoint)
+        if getattr(view, "_xinqiao_public", False):
+            return None
+        if not current_user.is_authenticated:
+            return current_app.login_manager.unauthorized()
+        if current_user.role not in roles:
+            abort(404)
+        return None
+
+    return bp
+
+
+def is_declared(endpoint: str) -> bool:
+    """Deny by default: an endpoint is served only if its blueprint is guarded or it is public."""
+    if endpoint == "static":
+        return True
+    view = current_app.view_functions.get(endpoint)
+    if getattr(view, "_xinqiao_public", False):
+        return True
+    blueprint = endpoint.rsplit(".", 1)[0] if "." in endpoint else None
+    return blueprint in GUARDED_BLUEPRINTS
+
+
+# --- scopes: SQL conditions, so list queries are scoped at the source ------------------------
+
+def _enrolled_now(student_id_col, *, school_id=None, class_group_id=None):
+    today = clock.today()
+    conditions = [
+        Enrollment.student_id == student_id_col,
+        Enrollment.start_date <= today,
+        or_(Enrollment.end_date.is_(None), Enrollment.end_date > today),
+    ]
+    if school_id is not None:
+        conditions.append(Enrollment.school_id == school_id)
+    if class_group_id is not None:
+        conditions.append(Enrollment.class_group_id == class_group_id)
+    return exists().where(*conditions)
+
+
+def _referred_to(student_id_col, hospital_id):
+    return exists().where(
+        Referral.student_id == student_id_col,
+        Referral.hospital_id == hospital_id,
+        Referral.status != ReferralStatus.DECLINED,
+    )
+
+
+def partner_school_ids(hospital_id):
+    """Schools whose agreement with the hospital is active today."""
+    today = clock.today()
+    return select(Partnership.school_id).where(
+        Partnership.hospital_id == hospital_id,
+        Partnership.signed_on <= today,
+        Partnership.expires_on >= today,
+    )
+
+
+def student_file_scope(user, student_id_col):
+    """Condition under which `user` may open the file of the student in `student_id_col`."""
+    if user.role == Role.ADMIN:
+        return true()
+    if user.role == Role.TEACHER and user.school_id:
+        return _enrolled_now(student_id_col, school_id=user.school_id)
+    if user.role == Role.HOMEROOM and user.class_group_id:
+        return _enrolled_now(student_id_col, class_group_id=user.class_group_id)
+    if user.role == Role.DOCTOR and user.hospital_id:
+        return _referred_to(student_id_col, user.hospital_id)
+    return false()
+
+
+def _school_entry_scope(user, school_id_col, student_id_col):
+    """A teacher sees rows made at another school only while the guardian's hand-over consent is in force."""
+    from app.students.consent import in_force
+
+    if user.role != Role.TEACHER:
+        return true()
+    return or_(school_id_col == user.school_id, in_force(student_id_col, ConsentKind.HANDOVER_SCHOOL))
+
+
+def _referral_school_scope(user, model):
+    if user.role != Role.TEACHER:
+        return true()
+    return exists().where(Referral.id == model.referral_id,
+                          _school_entry_scope(user, Referral.school_id, Referral.student_id))
+
+
+def scope(user, model):
+    """The SQL condition limiting `model` rows to what `user` may see."""
+    role = user.role
+    if model is Student:
+        return student_file_scope(user, Student.id)
+    if model is Alert:
+        if role == Role.DOCTOR and user.hospital_id:
+            return or_(
+                and_(or_(Alert.level.in_(DOCTOR_ALERT_LEVELS), Alert.escalated_at.is_not(None)),  # escalated: any level
+                     Alert.school_id.in_(partner_school_ids(user.hospital_id))),
+                _referred_to(Alert.student_id, user.hospital_id),
+            )
+        if role == Role.HOMEROOM:
+            return false()  # homeroom teachers see "needs attention", never alerts
+        return and_(student_file_scope(user, Alert.student_id),
+                    _school_entry_scope(user, Alert.school_id, Alert.student_id))
+    if model is Notification:
+        return Notification.user_id == user.id  # an inbox is its owner's alone
+    if model is Referral:
+        if role == Role.DOCTOR:
+            return Referral.hospital_id == user.hospital_id if user.hospital_id else false()
+        if role == Role.HOMEROOM:
+            return false()
+        return and_(student_file_scope(user, Referral.student_id),
+                    _school_entry_scope(user, Referral.school_id, Referral.student_id))
+    if model in (Response, Assessment, ReturnDecision, FollowUp):
+        if role == Role.HOMEROOM:
+            return false()
+        if model in (Response, FollowUp):
+            return and_(student_file_scope(user, model.student_id),
+                        _school_entry_scope(user, model.school_id, model.student_id))
+        return and_(student_file_scope(user, model.student_id), _referral_school_scope(user, model))
+    if model is Consent:
+        if role not in (Role.TEACHER, Role.ADMIN):
+            return false()
+        return student_file_scope(user, Consent.student_id)
+    if model is RosterImport:
+        if role == Role.ADMIN:
+            return true()
+        if role == Role.TEACHER and user.school_id:
+            return RosterImport.school_id == user.school_id
+        return false()
+    if model is Campaign:
+        if role == Role.ADMIN:
+            return true()
+        return Campaign.school_id == user.school_id if role == Role.TEACHER and user.school_id else false()
+    if model is ClassGroup:
+        if role == Role.ADMIN:
+            return true()
+        if role == Role.TEACHER and user.school_id:
+            return ClassGroup.school_id == user.school_id
+        if role == Role.HOMEROOM and user.class_group_id:
+            return ClassGroup.id == user.class_group_id
+        return false()
+    if model is BreakGlassAccess:
+        if role == Role.ADMIN:
+            return BreakGlassAccess.user_id == user.id
+        if role == Role.TEACHER:
+            return student_file_scope(user, BreakGlassAccess.student_id)
+        return false()
+    if model is School:
+        if role == Role.ADMIN:
+            return true()
+        return School.id == user.school_id if user.school_id else false()
+    if model is User:
+        return true() if role == Role.ADMIN else User.id == user.id
+    raise LookupError(f"no access scope declared for {model.__name__}")
+
+
+def scoped(user, model):
+    """select(model) limited to what `user` may see."""
+    return select(model).where(scope(user, model))
+
+
+def get_visible_or_404(user, model, object_id):
+    obj = db.session.scalar(select(model).where(model.id == object_id, scope(user, model)))
+    if obj is None:
+        abort(404)
+    return obj
+
+
+def student_visible(user, student_id) -> bool:
+    return bool(db.session.scalar(select(student_file_scope(user, student_id))))
+
+
+# --- actions ------------------------------------------------------------------------------------
+
+def can(user, action: str, obj=None) -> bool:
+    """May `user` do `action` on `obj` (already known to be visible to the user)?"""
+    role = user.role
+    if action == "launch_campaign":
+        return role == Role.TEACHER and isinstance(obj, ClassGroup) and obj.school_id == user.school_id
+    if action in ("acknowledge_alert", "resolve_alert"):
+        return role == Role.TEACHER and isinstance(obj, Alert) and student_visible(user, obj.student_id)
+    if action == "see_alert_identity":  # doctors see partner alerts de-identified unless the student is referred
+        return role != Role.HOMEROOM and isinstance(obj, Alert) and student_visible(user, obj.student_id)
+    if action == "read_alert_note":
+        return role in (Role.TEACHER, Role.DOCTOR) and isinstance(obj, Alert) and student_visible(user, obj.student_id)
+    if action == "set_duty":
+        return role == Role.ADMIN
+    if action == "refer_student":
+        return role == Role.TEACHER and isinstance(obj, Student) and student_visible(user, obj.id)
+    if action in ("accept_referral", "decline_referral"):
+        return (role == Role.DOCTOR and isinstance(obj, Referral) and obj.hospital_id == user.hospital_id
+                and obj.status == ReferralStatus.SENT)
+    if action in ("assess", "decide_return"):
+        return (role == Role.DOCTOR and isinstance(obj, Referral) and obj.hospital_id == user.hospital_id
+                and obj.status in (ReferralStatus.ACCEPTED, ReferralStatus.ASSESSED))
+    if action == "read_scores":
+        return role in (Role.TEACHER, Role.DOCTOR, Role.ADMIN)
+    if action == "read_clinical_text" and role == Role.ADMIN:
+        # Break-glass: an admin who gave a reason reads this one student's clinical text for a short time.
+        return isinstance(obj, Student) and break_glass_active(user, obj.id)
+    if action == "break_glass":
+        return role == Role.ADMIN and isinstance(obj, Student)
+    if action == "record_follow_up":
+        # The psychology teacher of the student's current school: after a transfer the open task follows the
+        # student (the caller has loaded it through scope(), which needs hand-over consent for old-school rows).
+        return role == Role.TEACHER and isinstance(obj, FollowUp) and student_visible(user, obj.student_id)
+    if action == "download_certificate":
+        # The hospital's doctors (the one who decided among them) and the student's current school's teachers.
+        if not isinstance(obj, ReturnDecision):
+            return False
+        if role == Role.DOCTOR:
+            return obj.referral.hospital_id == user.hospital_id
+        return role == Role.TEACHER and student_visible(user, obj.student_id)
+    if action == "read_clinical_text":
+        # Admins never read clinical free text in the normal course (break-glass is separate).
+        return role in (Role.TEACHER, Role.DOCTOR) and isinstance(obj, Student) and student_visible(user, obj.id)
+    if action == "record_consent":
+        # The guardian signs on paper; the psychology teacher of the current school or the admin records it.
+        return role in (Role.TEACHER, Role.ADMIN) and isinstance(obj, Student) and student_visible(user, obj.id)
+    if action in ("import_roster", "apply_roster"):
+        return role == Role.ADMIN or (role == Role.TEACHER and bool(user.school_id) and (
+            obj is None or (isinstance(obj, RosterImport) and obj.school_id == user.school_id)))
+    if action in ("run_year_end", "transfer_student", "view_access_log"):
+        return role == Role.ADMIN
+    if action == "manage_account":
+        return role == Role.ADMIN and isinstance(obj, User)
+    if action == "export_access_log":
+        return role == Role.ADMIN and isinstance(obj, Student)
+    if action == "view_file":
+        return role in (Role.TEACHER, Role.DOCTOR, Role.ADMIN) and isinstance(obj, Student) and student_visible(user, obj.id)
+    return False
+
+
+def break_glass_active(user, student_id) -> bool:
+    now = clock.now()
+    return db.session.scalar(select(BreakGlassAccess.id).where(
+        BreakGlassAccess.user_id == user.id, BreakGlassAccess.student_id == student_id,
+        BreakGlassAccess.opened_at <= now, BreakGlassAccess.expires_at > now).limit(1)) is not None
+
+
+def require(user, action: str, obj=None):
+    """Abort with 404 unless allowed: the caller learns nothing about objects it may not touch."""
+    if not can(user, action, obj):
+        abort(404)
+
+
+def allow_roles(*roles):
+    """Narrow a route of a shared blueprint to some roles; others get 404."""
+    from functools import wraps
+
+    allowed = frozenset(roles)
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            if current_user.role not in allowed:
+                abort(404)
+            return view(*args, **kwargs)
+
+        wrapper._xinqiao_roles = allowed
+        return wrapper
+
+    return decorator
+
+
+# --- re-authentication before sensitive actions (exports, break-glass) -------------------------
+
+RECENT_AUTH_SESSION_KEY = "auth_at"
+
+
+def mark_authenticated_now():
+    """Called at login and after /reauth: the moment the user last proved who they are."""
+    from flask import session
+
+    session[RECENT_AUTH_SESSION_KEY] = int(clock.now().timestamp())
+
+
+def authenticated_within(minutes: int) -> bool:
+    from flask import session
+
+    at = session.get(RECENT_AUTH_SESSION_KEY)
+    return isinstance(at, int) and clock.now().timestamp() - at <= minutes * 60
+
+
+def _same_site_path(url):
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url or "")
+    return parts.path if parts.netloc == request.host and parts.path.startswith("/") else "/"
+
+
+def require_recent_auth(minutes: int = 5):
+    """Decorator for exports and break-glass: unless the password (and second factor, when enrolled) was
+    given in the last `minutes`, send the user to /reauth?next=<this page>. A POST is not replayed:
+    the user comes back to the page (GET) and submits again."""
+    from functools import wraps
+
+    from flask import redirect, url_for
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            if not authenticated_within(minutes):
+                target = request.full_path.rstrip("?") if request.method == "GET" else _same_site_path(request.referrer)
+                return redirect(url_for("accounts.reauth", next=target))
+            return view(*args, **kwargs)
+
+        wrapper._xinqiao_recent_auth = minutes
+        return wrapper
+
+    return decorator

@@ -1,0 +1,1 @@
+"""The clinical loop: referral to hospital, assessment, return-to-school decision, follow-up."""

@@ -1,0 +1,239 @@
+"""Referral to the partner hospital, the doctor's side of the loop, and the school's follow-ups."""
+from io import BytesIO
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _, lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+
+from app.accounts.forms import EmptyForm
+from app.accounts.models import Role
+from app.audit import services as audit
+from app.auth import policy
+from app.care import services
+from app.care.forms import AssessmentForm, DeclineForm, DecisionForm, FollowUpForm, ReferralForm
+from app.care.icd10 import F_CODES
+from app.care.models import Assessment, FollowUp, Referral, ReferralStatus, ReturnDecision
+from app.core import clock
+from app.extensions import db
+from app.reports.pdf.certificate import certificate_pdf
+from app.risk.models import Alert, AlertStatus
+from app.students.models import Student
+
+bp = Blueprint("care", __name__, template_folder="templates")
+policy.guard_blueprint(bp, roles={Role.TEACHER, Role.DOCTOR})
+
+CARE_ERRORS = {
+    "not_a_partner": _l("Only hospitals with an active agreement with your school can receive referrals."),
+    "already_referred": _l("This student already has an open referral to this hospital."),
+    "bad_urgency": _l("Choose an urgency."),
+    "not_waiting": _l("This referral is no longer waiting to be accepted."),
+    "decline_reason_required": _l("Write why the referral is declined."),
+    "not_accepted": _l("Accept the referral before recording an assessment."),
+    "bad_risk_level": _l("Choose a risk level."),
+    "bad_icd_code": _l("Choose an ICD-10 code from the list."),
+    "assessed_in_future": _l("The date of assessment cannot be in the future."),
+    "review_before_assessment": _l("The next review cannot be before the assessment."),
+    "not_this_referral": _l("This assessment belongs to another referral."),
+    "already_corrected": _l("This version was already corrected: correct the newest version."),
+    "not_assessed": _l("Record an assessment before deciding on the return to school."),
+    "conditions_required": _l("Write the conditions of the return."),
+    "review_date_required": _l("A student not cleared needs a review date."),
+    "review_date_past": _l("The review date must be in the future."),
+    "follow_up_done": _l("This follow-up was already recorded."),
+    "note_required": _l("Write what was done."),
+    "next_due_past": _l("The next contact must be after today."),
+}
+
+
+def _referral_form(student):
+    form = ReferralForm()
+    declined = services.declined_hospital_ids(student.id)
+    form.hospital_id.choices = [(h.id, h.name) for h in services.partner_hospitals(current_user.school_id, declined)]
+    alerts = db.session.scalars(select(Alert).where(Alert.student_id == student.id, Alert.status != AlertStatus.RESOLVED)
+                                .order_by(Alert.id.desc())).all()
+    form.alert_id.choices = [(0, _("None"))] + [(a.id, f"{a.case_number} · {a.level}") for a in alerts]
+    return form, {a.id: a for a in alerts}
+
+
+@bp.route("/students/<int:student_id>/refer", methods=["GET", "POST"])
+def refer(student_id):
+    student = policy.get_visible_or_404(current_user, Student, student_id)
+    policy.require(current_user, "refer_student", student)
+    form, alerts = _referral_form(student)
+    if request.method == "GET":
+        audit.record(current_user, "referral_form_viewed", "student", student.id, student.id)
+        db.session.commit()
+    if request.method == "GET" and alerts:
+        first = next(iter(alerts.values()))  # urgency defaults from the newest open alert's level
+        form.alert_id.data, form.urgency.data = first.id, first.level
+    declined = db.session.scalars(select(Referral).where(Referral.student_id == student.id,
+                                                         Referral.status == ReferralStatus.DECLINED)
+                                  .order_by(Referral.id.desc())).all()
+    if not form.hospital_id.choices:
+        flash(_("No other hospital has an active agreement with your school. Ask the district centre."), "error")
+    if not form.validate_on_submit():
+        return render_template("care/refer.html", form=form, student=student, declined=declined), \
+            400 if request.method == "POST" else 200
+    try:
+        referral = services.refer_student(student, current_user.school_id, form.hospital_id.data, form.urgency.data,
+                                          form.reason.data.strip(), alert=alerts.get(form.alert_id.data), by=current_user)
+    except services.CareError as exc:
+        flash(CARE_ERRORS[exc.code], "error")
+        return render_template("care/refer.html", form=form, student=student, declined=declined), 400
+    db.session.commit()
+    flash(_("Referral %(case)s sent to %(hospital)s.", case=referral.case_number, hospital=referral.hospital.name), "success")
+    return redirect(url_for("files.student_file", student_id=student.id))
+
+
+def _assessment_form(source=None):
+    form = AssessmentForm(prefix="a", obj=source)
+    form.icd10_code.choices = [("", _("None"))] + [(code, str(label)) for code, label in F_CODES]
+    return form
+
+
+def _render_referral(referral, assessment_form=None, decision_form=None, decline_form=None, status=200):
+    audit.record(current_user, "referral_viewed", "referral", referral.id, referral.student_id)
+    db.session.commit()
+    if assessment_form is None:
+        assessment_form = _assessment_form()
+        assessment_form.assessed_on.data = clock.today()
+    follow_ups = db.session.scalars(select(FollowUp).join(ReturnDecision, FollowUp.decision_id == ReturnDecision.id)
+                                    .where(ReturnDecision.referral_id == referral.id)
+                                    .order_by(FollowUp.due_on, FollowUp.id)).all()
+    return render_template(
+        "care/referral.html", referral=referral, action_form=EmptyForm(), assessment_form=assessment_form,
+        decision_form=decision_form or DecisionForm(prefix="d"), decline_form=decline_form or DeclineForm(prefix="x"),
+        follow_ups=follow_ups, today=clock.today(), now=clock.now(),
+        current_ids={a.id for a in referral.current_assessments},
+        waiting_hours=services.waiting_hours(referral), target_hours=services.target_hours(referral.urgency),
+        over_target=services.is_over_target(referral),
+        can_accept=policy.can(current_user, "accept_referral", referral),
+        can_decline=policy.can(current_user, "decline_referral", referral),
+        can_assess=policy.can(current_user, "assess", referral),
+        can_decide=policy.can(current_user, "decide_return", referral) and bool(referral.assessments),
+        show_clinical=policy.can(current_user, "read_clinical_text", referral.student),
+    ), status
+
+
+@bp.get("/referrals/<int:referral_id>")
+def referral_page(referral_id):
+    return _render_referral(policy.get_visible_or_404(current_user, Referral, referral_id))
+
+
+@bp.post("/referrals/<int:referral_id>/accept")
+def accept(referral_id):
+    referral = policy.get_visible_or_404(current_user, Referral, referral_id)
+    policy.require(current_user, "accept_referral", referral)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    services.accept_referral(referral, by=current_user)
+    db.session.commit()
+    flash(_("Referral accepted."), "success")
+    return redirect(url_for("care.referral_page", referral_id=referral.id))
+
+
+@bp.post("/referrals/<int:referral_id>/decline")
+def decline(referral_id):
+    referral = policy.get_visible_or_404(current_user, Referral, referral_id)
+    policy.require(current_user, "decline_referral", referral)
+    form = DeclineForm(prefix="x")
+    if not form.validate_on_submit():
+        return _render_referral(referral, decline_form=form, status=400)
+    services.decline_referral(referral, form.reason.data, by=current_user)
+    db.session.commit()
+    flash(_("Referral declined; the school sees your reason."), "success")
+    return redirect(url_for("dashboards.doctor_home"))
+
+
+def _save_assessment(referral, form, corrects=None):
+    try:
+        services.record_assessment(referral, form.data, by=current_user, corrects=corrects)
+    except services.CareError as exc:
+        db.session.rollback()
+        flash(CARE_ERRORS[exc.code], "error")
+        return False
+    db.session.commit()
+    return True
+
+
+@bp.post("/referrals/<int:referral_id>/assessment")
+def record_assessment(referral_id):
+    referral = policy.get_visible_or_404(current_user, Referral, referral_id)
+    policy.require(current_user, "assess", referral)
+    form = _assessment_form()
+    if not form.validate_on_submit() or not _save_assessment(referral, form):
+        return _render_referral(referral, assessment_form=form, status=400)
+    flash(_("Assessment recorded."), "success")
+    return redirect(url_for("care.referral_page", referral_id=referral.id))
+
+
+@bp.route("/referrals/<int:referral_id>/assessments/<int:assessment_id>/correct", methods=["GET", "POST"])
+def correct_assessment(referral_id, assessment_id):
+    """A correction is a new version that supersedes the given one; the old one stays in the history."""
+    referral = policy.get_visible_or_404(current_user, Referral, referral_id)
+    policy.require(current_user, "assess", referral)
+    original = policy.get_visible_or_404(current_user, Assessment, assessment_id)
+    if original.referral_id != referral.id:
+        abort(404)
+    form = _assessment_form(source=original if request.method == "GET" else None)
+    if request.method == "POST" and form.validate_on_submit() and _save_assessment(referral, form, corrects=original):
+        flash(_("Correction saved as version %(v)d.", v=original.version + 1), "success")
+        return redirect(url_for("care.referral_page", referral_id=referral.id))
+    audit.record(current_user, "assessment_viewed", "assessment", original.id, referral.student_id)
+    db.session.commit()
+    return render_template("care/correct.html", referral=referral, original=original, form=form), \
+        400 if request.method == "POST" else 200
+
+
+@bp.post("/referrals/<int:referral_id>/decision")
+def decide(referral_id):
+    referral = policy.get_visible_or_404(current_user, Referral, referral_id)
+    policy.require(current_user, "decide_return", referral)
+    form = DecisionForm(prefix="d")
+    if not form.validate_on_submit():
+        return _render_referral(referral, decision_form=form, status=400)
+    try:
+        services.decide_return(referral, form.data, by=current_user)
+    except services.CareError as exc:
+        db.session.rollback()
+        flash(CARE_ERRORS[exc.code], "error")
+        return _render_referral(referral, decision_form=form, status=400)
+    db.session.commit()
+    flash(_("Return-to-school decision recorded."), "success")
+    return redirect(url_for("care.referral_page", referral_id=referral.id))
+
+
+@bp.get("/decisions/<int:decision_id>/certificate.pdf")
+def certificate(decision_id):
+    decision = policy.get_visible_or_404(current_user, ReturnDecision, decision_id)
+    policy.require(current_user, "download_certificate", decision)
+    enrollment = decision.referral.student.current_enrollment()
+    school_name = enrollment.school.name if enrollment else decision.referral.school.name
+    pdf = certificate_pdf(decision, school_name)
+    audit.record(current_user, "export", "return_decision", decision.id, decision.student_id,
+                 detail={"document": "return_certificate", "diagnosis_shared": decision.share_diagnosis})
+    db.session.commit()
+    return send_file(BytesIO(pdf), mimetype="application/pdf", as_attachment=True,
+                     download_name=f"certificate-{decision.case_number}.pdf")
+
+
+@bp.post("/follow-ups/<int:follow_up_id>")
+@policy.allow_roles(Role.TEACHER)
+def record_follow_up(follow_up_id):
+    follow_up = policy.get_visible_or_404(current_user, FollowUp, follow_up_id)
+    policy.require(current_user, "record_follow_up", follow_up)
+    form = FollowUpForm(prefix=f"f{follow_up.id}")
+    back = url_for("files.student_file", student_id=follow_up.student_id)
+    if not form.validate_on_submit():
+        flash(_("Write what was done; the next date is optional."), "error")
+        return redirect(back)
+    try:
+        services.record_follow_up(follow_up, form.note.data, form.next_due_on.data, by=current_user)
+    except services.CareError as exc:
+        db.session.rollback()
+        flash(CARE_ERRORS[exc.code], "error")
+        return redirect(back)
+    db.session.commit()
+    flash(_("Follow-up contact recorded."), "success")
+    return redirect(back)

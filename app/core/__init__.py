@@ -1,0 +1,1 @@
+"""Pieces shared by every domain: database base, types, clock, crypto."""

@@ -1,0 +1,56 @@
+"""MonthlyFigures: a closed month's district figures, kept so that the trend charts need not rescan every response."""
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core import clock
+from app.core.types import UTCDateTime
+from app.extensions import db
+from app.screening.models import Response
+
+# The dashboards' reads that the measurements (bench/results/dashboards.json) showed needed an index:
+# a student's previous response on a scale (reliable change), and a month of a school's responses.
+Index("ix_responses_student_scale_submitted", Response.student_id, Response.scale_code, Response.submitted_at)
+
+
+class MonthlyFigures(db.Model):
+    """Raw (unsuppressed) counts of one month for one school, or for the whole district when school_id is NULL.
+
+    Suppression happens when the figures are shown or exported, never here.
+    """
+
+    __tablename__ = "monthly_figures"
+    __table_args__ = (UniqueConstraint("month", "school_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[date] = mapped_column(Date, index=True)  # first day of the month, local time
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"))
+    figures: Mapped[dict] = mapped_column(JSON)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+    def __repr__(self):
+        return f"<MonthlyFigures month={self.month} school={self.school_id}>"
+
+
+class CampaignFigures(db.Model):
+    """A campaign's counts per class, scale, band and risk, its totals per scale, and its reliable deteriorations.
+
+    Responses are immutable, so the figures change only when a response arrives: they are recounted when the
+    campaign's highest response id moves past `through_response_id` (never again once the campaign has closed).
+    The trend reads only `totals`; the larger columns load when a chart needs them.
+    """
+
+    __tablename__ = "campaign_figures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), unique=True)
+    closed: Mapped[bool] = mapped_column(Boolean, default=False)
+    through_response_id: Mapped[int] = mapped_column(Integer, default=0)
+    totals: Mapped[dict] = mapped_column(JSON)                        # {scale: [responses, positive]}
+    counts: Mapped[list] = mapped_column(JSON, deferred=True)         # [[class_id, scale, band, risk, n]]
+    deteriorations: Mapped[list] = mapped_column(JSON, deferred=True)  # [[student_id, scale, before, after, at]]
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+    def __repr__(self):
+        return f"<CampaignFigures campaign={self.campaign_id}>"

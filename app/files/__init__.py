@@ -1,0 +1,1 @@
+"""The student's psychological file: one timeline across every school."""

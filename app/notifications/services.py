@@ -1,0 +1,269 @@
+"""The in-app inbox and e-mail: who hears of an alert or a referral change, and delivery that never double-sends.
+
+notify() writes inbox rows in the caller's transaction (so an alert and its notifications land together).
+E-mail goes out later, outside that transaction: right after the response of the request that created it,
+and from every `flask alerts sweep`. A notification is claimed before its mail is sent, so two delivery
+runs never send the same mail, and an SMTP failure leaves the notification pending for the next run.
+"""
+import logging
+import smtplib
+from datetime import timedelta
+from email.message import EmailMessage
+
+from flask import current_app, g, has_request_context
+from flask_babel import force_locale, gettext as _, lazy_gettext as _l
+from sqlalchemy import func, select, update
+
+from app.accounts.models import Role, User
+from app.core import clock
+from app.extensions import db
+from app.notifications.models import MailState, Notification
+from app.orgs.models import Partnership
+
+logger = logging.getLogger(__name__)
+
+KIND_LABELS = {
+    "alert_critical_opened": _l("Critical alert opened"),
+    "alert_high_opened": _l("High alert opened"),
+    "alert_escalated": _l("Alert overdue: escalated to you"),
+    "referral_sent": _l("New referral"),
+    "referral_accepted": _l("Referral accepted"),
+    "referral_declined": _l("Referral declined"),
+    "referral_assessed": _l("Assessment recorded for a referral"),
+    "referral_closed": _l("Return-to-school decision issued"),
+    "referral_updated": _l("Referral updated"),
+}
+REFERRAL_KINDS = {"sent", "accepted", "declined", "assessed", "closed"}
+STALE_CLAIM = timedelta(minutes=15)  # a delivery run that died mid-send: its claim is released after this
+
+
+def kind_label(kind):
+    return KIND_LABELS.get(kind, kind)
+
+
+# --- who hears of what ----------------------------------------------------------------------------
+
+def school_psychology_teachers(school_id):
+    return list(db.session.scalars(select(User).where(
+        User.role == Role.TEACHER, User.school_id == school_id, User.active.is_(True)).order_by(User.id)))
+
+
+def hospital_doctors(hospital_id):
+    return list(db.session.scalars(select(User).where(
+        User.role == Role.DOCTOR, User.hospital_id == hospital_id, User.active.is_(True)).order_by(User.id)))
+
+
+def duty_doctors_for_school(school_id):
+    """Per partner hospital (agreement active today): its doctors on duty, or all its doctors when none is."""
+    today = clock.today()
+    hospital_ids = db.session.scalars(select(Partnership.hospital_id).where(
+        Partnership.school_id == school_id, Partnership.signed_on <= today, Partnership.expires_on >= today)
+        .distinct().order_by(Partnership.hospital_id)).all()
+    doctors = []
+    for hospital_id in hospital_ids:
+        staff = hospital_doctors(hospital_id)
+        on_duty = [d for d in staff if d.on_duty]
+        doctors.extend(on_duty or staff)
+    return doctors
+
+
+def alert_recipients(alert, *, exclude=None):
+    """The school's psychology teachers and the partner hospitals' duty doctors."""
+    users = school_psychology_teachers(alert.school_id) + duty_doctors_for_school(alert.school_id)
+    exclude_id = getattr(exclude, "id", None)
+    return [u for u in users if u.id != exclude_id]
+
+
+# --- writing notifications ------------------------------------------------------------------------
+
+def mail_configured() -> bool:
+    cfg = current_app.config
+    return bool(cfg.get("MAIL_ENABLED") and cfg.get("SMTP_HOST"))
+
+
+def notify(users, kind, case_number, link, *, dedup_key=None, email=False):
+    """One inbox row per user (skipping users who already have `dedup_key`); mail queued when wanted and possible."""
+    users = list({u.id: u for u in users}.values())
+    if dedup_key is not None and users:
+        already = set(db.session.scalars(select(Notification.user_id).where(
+            Notification.dedup_key == dedup_key, Notification.user_id.in_([u.id for u in users]))))
+        users = [u for u in users if u.id not in already]
+    mail_on = email and mail_configured()
+    rows = []
+    for user in users:
+        rows.append(Notification(
+            user_id=user.id, kind=kind, case_number=case_number, link=link, dedup_key=dedup_key,
+            created_at=clock.now(),
+            mail_state=MailState.PENDING if mail_on and user.email else MailState.NONE,
+        ))
+    db.session.add_all(rows)
+    db.session.flush()
+    if any(r.mail_state == MailState.PENDING for r in rows) and has_request_context():
+        g.xinqiao_mail_pending = True
+    return rows
+
+
+def notify_alert_opened(alert, by=None):
+    """A critical alert reaches the school's psychology teachers and the duty doctors at once (inbox and mail);
+    a high one reaches the teachers' inbox."""
+    if alert.level == "critical":
+        recipients, email = alert_recipients(alert, exclude=by), True
+    elif alert.level == "high":
+        recipients, email = [u for u in school_psychology_teachers(alert.school_id) if u.id != getattr(by, "id", None)], False
+    else:
+        return []
+    return notify(recipients, f"alert_{alert.level}_opened", alert.case_number, f"/alerts/{alert.id}",
+                  dedup_key=f"alert:{alert.id}:opened", email=email)
+
+
+def notify_alert_escalated(alert):
+    return notify(alert_recipients(alert), "alert_escalated", alert.case_number, f"/alerts/{alert.id}",
+                  dedup_key=f"alert:{alert.id}:escalated", email=True)
+
+
+def notify_referral_change(referral, by):
+    """A referral was sent, accepted, declined, assessed or decided: tell the other side (inbox and mail).
+
+    Hospital-side changes reach the school's psychology teachers; school-side changes the hospital's doctors.
+    """
+    status = getattr(referral.status, "value", referral.status)
+    kind = f"referral_{status}" if status in REFERRAL_KINDS else "referral_updated"
+    if getattr(by, "role", None) == Role.DOCTOR:
+        recipients = school_psychology_teachers(referral.school_id)
+    else:
+        recipients = hospital_doctors(referral.hospital_id)
+    recipients = [u for u in recipients if u.id != getattr(by, "id", None)]
+    return notify(recipients, kind, referral.case_number, f"/referrals/{referral.id}", email=True)
+
+
+# --- the inbox --------------------------------------------------------------------------------------
+
+def unread_count(user) -> int:
+    return db.session.scalar(select(func.count(Notification.id)).where(
+        Notification.user_id == user.id, Notification.read_at.is_(None))) or 0
+
+
+def mark_read(notification):
+    if notification.read_at is None:
+        notification.read_at = clock.now()
+
+
+def mark_all_read(user):
+    db.session.execute(update(Notification).where(Notification.user_id == user.id, Notification.read_at.is_(None))
+                       .values(read_at=clock.now()))
+
+
+# --- e-mail -------------------------------------------------------------------------------------------
+
+def _compose(notification, user):
+    cfg = current_app.config
+    with force_locale(cfg["BABEL_DEFAULT_LOCALE"]):
+        label = str(kind_label(notification.kind))
+        url = cfg["XINQIAO_BASE_URL"].rstrip("/") + notification.link
+        message = EmailMessage()
+        message["Subject"] = _("XinQiao: %(what)s, case %(case)s", what=label, case=notification.case_number)
+        message["From"] = cfg["SMTP_FROM"]
+        message["To"] = user.email
+        message.set_content("\n".join([
+            label,
+            _("Case number: %(case)s", case=notification.case_number),
+            _("Open it in XinQiao (sign-in required): %(url)s", url=url),
+            "",
+            _("This message carries no student details on purpose. Do not forward it."),
+        ]))
+    return message
+
+
+def _claim(notification_id) -> bool:
+    """Atomically take one pending notification for this run; False when another run has it."""
+    now = clock.now()
+    result = db.session.execute(
+        update(Notification)
+        .where(Notification.id == notification_id, Notification.mail_state == MailState.PENDING)
+        .values(mail_state=MailState.SENDING, mail_claimed_at=now, mail_attempts=Notification.mail_attempts + 1)
+        .execution_options(synchronize_session=False))
+    db.session.commit()
+    return result.rowcount == 1
+
+
+def _finish(notification_id, state, at=None):
+    db.session.execute(update(Notification).where(Notification.id == notification_id)
+                       .values(mail_state=state, mailed_at=at).execution_options(synchronize_session=False))
+    db.session.commit()
+
+
+def deliver_pending_mail(limit=200):
+    """Send the mail of pending notifications; returns (sent, failed). Commits its own claims: call it outside
+    any request transaction. Safe to run from several processes at once."""
+    if not mail_configured():
+        return 0, 0
+    cfg = current_app.config
+    db.session.execute(update(Notification)  # release claims of runs that died mid-send
+                       .where(Notification.mail_state == MailState.SENDING,
+                              Notification.mail_claimed_at < clock.now() - STALE_CLAIM)
+                       .values(mail_state=MailState.PENDING).execution_options(synchronize_session=False))
+    db.session.commit()
+    ids = db.session.scalars(select(Notification.id).where(Notification.mail_state == MailState.PENDING)
+                             .order_by(Notification.id).limit(limit)).all()
+    sent = failed = 0
+    smtp = None
+    try:
+        for notification_id in ids:
+            if not _claim(notification_id):
+                continue
+            notification = db.session.get(Notification, notification_id)
+            try:
+                if smtp is None:
+                    smtp = _connect(cfg)
+                smtp.send_message(_compose(notification, notification.user))
+            except (OSError, smtplib.SMTPException) as exc:
+                logger.warning("mail for notification %s failed: %s", notification_id, exc.__class__.__name__)
+                gave_up = notification.mail_attempts >= cfg["MAIL_MAX_ATTEMPTS"]
+                _finish(notification_id, MailState.FAILED if gave_up else MailState.PENDING)
+                failed += 1
+                smtp = _quit(smtp)
+                continue
+            _finish(notification_id, MailState.SENT, clock.now())
+            sent += 1
+    finally:
+        _quit(smtp)
+    return sent, failed
+
+
+def _connect(cfg):
+    smtp = smtplib.SMTP(cfg["SMTP_HOST"], cfg["SMTP_PORT"], timeout=cfg["SMTP_TIMEOUT"])
+    if cfg["SMTP_STARTTLS"]:
+        smtp.starttls()
+    if cfg.get("SMTP_USERNAME"):
+        smtp.login(cfg["SMTP_USERNAME"], cfg.get("SMTP_PASSWORD") or "")
+    return smtp
+
+
+def _quit(smtp):
+    if smtp is not None:
+        try:
+            smtp.quit()
+        except (OSError, smtplib.SMTPException):
+            pass
+    return None
+
+
+def init_app(app):
+    """After a request that queued mail has been answered, deliver it (the request's commit is done by then)."""
+
+    @app.after_request
+    def _deliver_after_response(response):
+        if g.pop("xinqiao_mail_pending", False) and response.status_code < 400:
+            real_app = current_app._get_current_object()
+
+            def deliver():
+                with real_app.app_context():
+                    try:
+                        deliver_pending_mail()
+                    except Exception:  # the sweep retries; never let mail break anything
+                        logger.exception("mail delivery after a request failed")
+                    finally:
+                        db.session.remove()
+
+            response.call_on_close(deliver)
+        return response

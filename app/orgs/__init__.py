@@ -1,0 +1,1 @@
+"""Schools, hospitals, partnership agreements and classes."""

@@ -1,0 +1,1 @@
+"""PDF builders; fonts are registered once in fonts.py."""

@@ -1,0 +1,74 @@
+"""The student report: identity, scores over time as a chart, the timeline, and return-to-school decisions."""
+from flask_babel import gettext as _, lazy_gettext as _l
+from reportlab.lib.units import mm
+from reportlab.platypus import Paragraph, Spacer
+
+from app.care import services as care
+from app.core import clock
+from app.files.services import build_timeline
+from app.reports.pdf.common import build, data_table, line_chart, styles
+from app.web import BAND_LABELS, OUTCOME_LABELS, REASON_LABELS, RISK_LABELS, STATUS_LABELS, label, local_time
+
+
+def _summary(entry, show_clinical):
+    o = entry.obj
+    if entry.kind == "screening":
+        score = o.score
+        return f"{o.scale_code}: {score.total if score and score.total is not None else '–'} · " \
+               f"{label(BAND_LABELS, score.band) if score else ''} · {label(RISK_LABELS, score.risk) if score else ''}"
+    if entry.kind == "alert":
+        return f"{label(RISK_LABELS, o.level)} · {label(REASON_LABELS, o.reason)} · {label(STATUS_LABELS, o.status)}"
+    if entry.kind == "referral":
+        return f"{o.case_number} · {label(RISK_LABELS, o.urgency)} · {label(STATUS_LABELS, o.status)}"
+    if entry.kind == "assessment":
+        text = f"{label(RISK_LABELS, o.risk_level)} · {o.icd10_code or ''}"
+        return text + (f" · {o.findings}" if show_clinical else "")
+    if entry.kind == "decision":
+        text = f"{label(OUTCOME_LABELS, o.outcome)}" + (f" · {_('Review')} {o.review_on}" if o.review_on else "")
+        return text + (f" · {o.conditions}" if show_clinical and o.conditions else "")
+    if entry.kind == "follow_up":
+        return (_("Done") if o.done_at else _("Due")) + f" {o.due_on}" + (f" · {o.note}" if show_clinical and o.note else "")
+    return ""
+
+
+KIND_LABELS = {"screening": _l("Screening"), "alert": _l("Alert"), "referral": _l("Referral"),
+               "assessment": _l("Assessment"), "decision": _l("Return-to-school decision"), "follow_up": _l("Follow-up")}
+
+
+def student_report(student, show_clinical: bool) -> bytes:
+    st = styles()
+    timeline = build_timeline(student)
+    enrollment = student.current_enrollment()
+    title = _("Student report") + f" · {student.name}"
+    story = [Paragraph(title, st["title"]),
+             Paragraph(f"{_('Student number')}: {student.student_number} · "
+                       f"{_('School')}: {enrollment.school.name if enrollment else '–'} · "
+                       f"{_('Class')}: {enrollment.class_group.name if enrollment and enrollment.class_group else '–'} · "
+                       f"{_('Generated')}: {local_time(clock.now())}", st["body"]), Spacer(1, 4 * mm)]
+
+    screenings = sorted((e.obj for e in timeline if e.kind == "screening"), key=lambda r: r.submitted_at)
+    if screenings:
+        dates = sorted({local_time(r.submitted_at, "%Y-%m-%d") for r in screenings})
+        series = {}
+        for r in screenings:
+            if r.score and r.score.total is not None:
+                series.setdefault(r.scale_code, dict())[local_time(r.submitted_at, "%Y-%m-%d")] = r.score.total
+        story.append(Paragraph(_("Scores over time"), st["h2"]))
+        story.append(line_chart(_("Total score per screening"), dates,
+                                [(code, [values.get(d) for d in dates]) for code, values in sorted(series.items())]))
+    decision = care.latest_decision(student.id)
+    story.append(Paragraph(_("Return-to-school decision"), st["h2"]))
+    if decision:
+        text = f"{label(OUTCOME_LABELS, decision.outcome)} · {local_time(decision.created_at, '%Y-%m-%d')}"
+        if decision.review_on:
+            text += f" · {_('Review')} {decision.review_on}"
+        if show_clinical and decision.conditions:
+            text += f" · {_('Conditions')}: {decision.conditions}"
+        story.append(Paragraph(text, st["body"]))
+    else:
+        story.append(Paragraph(_("No decisions yet."), st["body"]))
+    story.append(Paragraph(_("Timeline"), st["h2"]))
+    rows = [[local_time(e.at), e.school_name, str(KIND_LABELS[e.kind]), _summary(e, show_clinical)] for e in timeline]
+    story.append(data_table([_("When"), _("School"), _("Event"), _("Details")], rows or [["–", "", "", ""]],
+                            col_widths=[28 * mm, 35 * mm, 30 * mm, 87 * mm], font_size=8))
+    return build(story, title)

@@ -1,0 +1,210 @@
+"""Raising, acknowledging and resolving alerts."""
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import case, select, update
+from sqlalchemy.exc import IntegrityError
+
+from app.audit import services as audit
+from app.core import clock
+from app.extensions import db
+from app.notifications import services as notifications
+from app.risk.models import Alert, AlertJoin, AlertStatus
+
+ALERT_LEVELS = ("moderate", "high", "critical")
+LEVEL_ORDER = case({"critical": 0, "high": 1, "moderate": 2}, value=Alert.level, else_=3)
+
+# Screening alerts are grouped by reason so that a second critical answer joins the open alert.
+SCREENING_REASON = {"critical": "suicide_risk", "high": "high_score", "moderate": "moderate_score"}
+
+# A concern raised by staff without any screening (a "whistle"): its category is the alert's reason.
+CONCERN_CATEGORIES = {
+    "classmate_worry": _l("A classmate is worried"),
+    "self_harm_sign": _l("Sign of self-harm"),
+    "parent_call": _l("Call from a parent"),
+    "other": _l("Other concern"),
+}
+# Alerts close only with an outcome; a false positive needs a reason.
+OUTCOMES = {
+    "contacted_guardian": _l("Guardian contacted"),
+    "referred": _l("Referred to hospital"),
+    "monitored_at_school": _l("Monitored at school"),
+    "false_positive": _l("False positive"),
+}
+OUTCOMES_NEEDING_NOTE = {"false_positive"}
+
+
+class AlertError(ValueError):
+    """An alert rule was broken; the message is safe to show."""
+
+
+def due_at_for(level: str, opened_at):
+    minutes = current_app.config["ALERT_TARGET_MINUTES"][level]
+    return opened_at + timedelta(minutes=minutes)
+
+
+def find_open_alert(student_id, level, reason):
+    return db.session.scalar(
+        select(Alert).where(
+            Alert.student_id == student_id,
+            Alert.level == level,
+            Alert.reason == reason,
+            Alert.status != AlertStatus.RESOLVED,
+        )
+    )
+
+
+def _join(alert, student_id, *, response=None, by=None, note=None):
+    """Record that a later response or concern joined the open alert (shown on the alert's page)."""
+    if response is not None and db.session.scalar(select(AlertJoin.id).where(
+            AlertJoin.alert_id == alert.id, AlertJoin.response_id == response.id)) is not None:
+        return alert
+    if response is not None and alert.response_id == response.id:
+        return alert
+    db.session.add(AlertJoin(alert_id=alert.id, response_id=response.id if response else None,
+                             raised_by_id=getattr(by, "id", None), note=note, joined_at=clock.now()))
+    db.session.flush()
+    audit.record(by or "system", "alert_joined", "alert", alert.id, student_id,
+                 detail={"response_id": response.id if response else None})
+    return alert
+
+
+def raise_alert(student, school_id, level, reason, *, response=None, by=None, note=None):
+    """Open an alert, or join the open one with the same student, level and reason.
+
+    A unique index over unresolved (student, level, reason) backs the check, so two submissions at
+    the same moment still end in one alert: the loser of the race joins the winner's alert.
+    """
+    if level not in ALERT_LEVELS:
+        raise AlertError(f"no alert for level {level}")
+    existing = find_open_alert(student.id, level, reason)
+    if existing is not None:
+        return _join(existing, student.id, response=response, by=by, note=note)
+    opened_at = clock.now()
+    alert = Alert(
+        student_id=student.id,
+        school_id=school_id,
+        response_id=response.id if response else None,
+        level=level,
+        reason=reason,
+        note=note,
+        opened_at=opened_at,
+        due_at=due_at_for(level, opened_at),
+        raised_by_id=getattr(by, "id", None),
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(alert)
+    except IntegrityError:
+        existing = find_open_alert(student.id, level, reason)
+        if existing is None:
+            raise
+        return _join(existing, student.id, response=response, by=by, note=note)
+    audit.record(by or "system", "alert_opened", "alert", alert.id, student.id, detail={"level": level, "reason": reason})
+    notifications.notify_alert_opened(alert, by=by)
+    return alert
+
+
+def raise_concern(student, level, category, note, *, by):
+    """A teacher's concern without any screening becomes an alert like any other."""
+    if category not in CONCERN_CATEGORIES:
+        raise AlertError("unknown concern category")
+    return raise_alert(student, by.school_id, level, category, by=by, note=note or None)
+
+
+def raise_alert_for_score(response, score):
+    """A screening result at moderate risk or above opens (or joins) an alert."""
+    if score.risk not in ALERT_LEVELS:
+        return None
+    return raise_alert(response.student, response.school_id, score.risk, SCREENING_REASON[score.risk], response=response)
+
+
+def acknowledge_alert(alert, by):
+    if alert.status != AlertStatus.OPEN:
+        raise AlertError("already acknowledged")
+    alert.status = AlertStatus.ACKNOWLEDGED
+    alert.acknowledged_at = clock.now()
+    alert.acknowledged_by_id = by.id
+    audit.record(by, "alert_acknowledged", "alert", alert.id, alert.student_id)
+
+
+def resolve_alert(alert, outcome, note, by):
+    """Close an alert with its outcome; an open alert counts as acknowledged at the same moment."""
+    if alert.status == AlertStatus.RESOLVED:
+        raise AlertError("already resolved")
+    if outcome not in OUTCOMES:
+        raise AlertError("unknown outcome")
+    note = (note or "").strip() or None
+    if outcome in OUTCOMES_NEEDING_NOTE and not note:
+        raise AlertError("a false positive needs a reason")
+    now = clock.now()
+    if alert.status == AlertStatus.OPEN:
+        alert.acknowledged_at, alert.acknowledged_by_id = now, by.id
+    alert.status = AlertStatus.RESOLVED
+    alert.resolved_at, alert.resolved_by_id = now, by.id
+    alert.outcome, alert.outcome_note = outcome, note
+    db.session.flush()
+    audit.record(by, "alert_resolved", "alert", alert.id, alert.student_id, detail={"outcome": outcome})
+
+
+def escalate_overdue_alerts(limit=500):
+    """Escalate every open alert past its due time, once: returns the alerts escalated by this call.
+
+    Each alert is claimed with a conditional UPDATE (escalated_at IS NULL), so concurrent sweeps
+    (cron, a timer and dashboard loads at the same minute) never notify twice.
+    """
+    now = clock.now()
+    candidates = db.session.scalars(select(Alert.id).where(
+        Alert.status == AlertStatus.OPEN, Alert.escalated_at.is_(None), Alert.due_at < now)
+        .order_by(Alert.due_at).limit(limit)).all()
+    return [alert for alert in (escalate_alert(alert_id, now) for alert_id in candidates) if alert is not None]
+
+
+def escalate_alert(alert_id, now):
+    """Claim one overdue alert and notify; None when another sweep got there first (or it was acknowledged)."""
+    claimed = db.session.execute(
+        update(Alert).where(Alert.id == alert_id, Alert.status == AlertStatus.OPEN, Alert.escalated_at.is_(None))
+        .values(escalated_at=now).execution_options(synchronize_session=False))
+    if claimed.rowcount != 1:
+        return None
+    alert = db.session.get(Alert, alert_id)
+    db.session.refresh(alert)
+    notifications.notify_alert_escalated(alert)
+    audit.record("system", "alert_escalated", "alert", alert.id, alert.student_id,
+                 detail={"level": alert.level, "due_at": alert.due_at.isoformat()})
+    return alert
+
+
+def risk_list_order():
+    """Critical first, then the earliest due."""
+    return (LEVEL_ORDER, Alert.due_at, Alert.id)
+
+
+@dataclass
+class AlertEvent:
+    at: object
+    kind: str            # opened / joined / acknowledged / escalated / resolved
+    by: object = None    # the staff user, when a person did it
+    response: object = None
+    note: str | None = None
+    outcome: str | None = None
+
+
+def alert_timeline(alert):
+    """What happened to the alert, oldest first: opened, responses and concerns that joined, acknowledged,
+    escalated, resolved."""
+    events = [AlertEvent(alert.opened_at, "opened", by=alert.raised_by, response=alert.response, note=alert.note)]
+    for join in alert.joins:
+        events.append(AlertEvent(join.joined_at, "joined", by=join.raised_by, response=join.response, note=join.note))
+    if alert.acknowledged_at:
+        events.append(AlertEvent(alert.acknowledged_at, "acknowledged", by=alert.acknowledged_by))
+    if alert.escalated_at:
+        events.append(AlertEvent(alert.escalated_at, "escalated"))
+    if alert.resolved_at:
+        events.append(AlertEvent(alert.resolved_at, "resolved", by=alert.resolved_by, note=alert.outcome_note,
+                                 outcome=alert.outcome))
+    order = {"opened": 0, "joined": 1, "acknowledged": 2, "escalated": 3, "resolved": 4}
+    events.sort(key=lambda e: (e.at, order[e.kind]))
+    return events

@@ -1,0 +1,1 @@
+"""Screening campaigns, student responses and their scores."""

@@ -1,0 +1,260 @@
+"""Launching campaigns, joining a session as a student, submitting responses."""
+import logging
+import secrets
+from datetime import date, datetime
+
+from flask import current_app
+from sqlalchemy import func, select
+
+import screening_scales
+from app.audit import services as audit
+from app.core import clock
+from app.extensions import db
+from app.risk import services as risk
+from app.screening.models import Campaign, CampaignParticipant, CampaignStatus, Response, Score, campaign_classes
+from app.students.models import Enrollment, Student
+
+logger = logging.getLogger(__name__)
+# No 0/O, 1/I/L: a code read aloud or copied from the board must not be mistyped.
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 6
+
+
+class ScreeningError(ValueError):
+    """A screening rule was broken. `code` names the rule; the view turns it into a message."""
+
+    def __init__(self, code, item=None):
+        super().__init__(code)
+        self.code = code
+        self.item = item
+
+
+def registry():
+    return current_app.extensions["scales"]
+
+
+def generate_session_code() -> str:
+    while True:
+        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+        if db.session.scalar(select(Campaign.id).where(Campaign.session_code == code)) is None:
+            return code
+
+
+def normalise_code(code: str) -> str:
+    return "".join((code or "").split()).upper()
+
+
+def launch_campaign(school, class_groups, scale_codes, title, closes_at: datetime, by):
+    if not class_groups or any(c.school_id != school.id for c in class_groups):
+        raise ScreeningError("classes_not_in_school")
+    if not scale_codes:
+        raise ScreeningError("no_scales")
+    known = set(registry().codes())
+    if any(code not in known for code in scale_codes):
+        raise ScreeningError("unknown_scale")
+    opens_at = clock.now()
+    if closes_at <= opens_at:
+        raise ScreeningError("closes_in_past")
+    campaign = Campaign(
+        school_id=school.id,
+        title=title,
+        scale_codes=list(dict.fromkeys(scale_codes)),
+        session_code=generate_session_code(),
+        opens_at=opens_at,
+        closes_at=closes_at,
+        created_by_id=by.id,
+    )
+    campaign.classes = list(class_groups)
+    db.session.add(campaign)
+    db.session.flush()
+    audit.record(by, "campaign_launched", "campaign", campaign.id, detail={"scales": campaign.scale_codes})
+    return campaign
+
+
+def close_campaign(campaign, by):
+    campaign.status = CampaignStatus.CLOSED
+    campaign.closes_at = min(campaign.closes_at, clock.now())
+    audit.record(by, "campaign_closed", "campaign", campaign.id)
+
+
+def campaign_enrollment(campaign, student_id, on: date | None = None):
+    """The student's current enrolment in one of the campaign's classes, or None."""
+    on = on or clock.today()
+    class_ids = select(campaign_classes.c.class_group_id).where(campaign_classes.c.campaign_id == campaign.id)
+    return db.session.scalar(
+        select(Enrollment).where(
+            Enrollment.student_id == student_id,
+            Enrollment.class_group_id.in_(class_ids),
+            Enrollment.start_date <= on,
+            (Enrollment.end_date.is_(None)) | (Enrollment.end_date > on),
+        )
+    )
+
+
+def start_student_session(session_code: str, student_number: str, birth_date: date):
+    """Identify a student by session code, student number and birth date. Errors say nothing more specific
+    than 'details do not match' so that the form cannot be used to probe who is enrolled."""
+    campaign = db.session.scalar(select(Campaign).where(Campaign.session_code == normalise_code(session_code)))
+    if campaign is None:
+        raise ScreeningError("unknown_code")
+    if not campaign.is_open(clock.now()):
+        raise ScreeningError("campaign_closed")
+    student = db.session.scalar(select(Student).where(Student.student_number == (student_number or "").strip()))
+    if student is None or student.birth_date != birth_date or campaign_enrollment(campaign, student.id) is None:
+        raise ScreeningError("details_do_not_match")
+    require_screening_consent(student)
+    return campaign, student
+
+
+def require_screening_consent(student):
+    """Refuse screening unless the guardian's screening consent is in force (PIPL: health data of a minor)."""
+    from app.students.consent import has_consent
+    from app.students.models import ConsentKind
+
+    if not has_consent(student.id, ConsentKind.SCREENING):
+        raise ScreeningError("no_screening_consent")
+
+
+def students_without_screening_consent(class_group_ids) -> int:
+    """How many students currently in these classes cannot join for want of the guardian's screening consent."""
+    from app.students.consent import students_with_consent
+    from app.students.models import ConsentKind
+
+    ids = [student.id for student, _ in class_roster(class_group_ids)]
+    return len(set(ids) - students_with_consent(ids, ConsentKind.SCREENING))
+
+
+def submitted_scales(campaign_id, student_id) -> set[str]:
+    return set(db.session.scalars(
+        select(Response.scale_code).where(Response.campaign_id == campaign_id, Response.student_id == student_id)
+    ))
+
+
+def find_by_idempotency_key(key):
+    return db.session.scalar(select(Response).where(Response.idempotency_key == key))
+
+
+def submit_response(campaign, student, scale_code, scale_version, answers, idempotency_key, started_at=None):
+    """Store, score and route one questionnaire in the caller's transaction.
+
+    Returns (response, created). The same idempotency key returns the stored response. A response,
+    its score and its alert are flushed together, so the request commits all or nothing.
+    """
+    existing = find_by_idempotency_key(idempotency_key)
+    if existing is not None:
+        if existing.student_id != student.id or existing.campaign_id != campaign.id:
+            raise ScreeningError("idempotency_key_reused")
+        return existing, False
+    if not campaign.is_open(clock.now()):
+        raise ScreeningError("campaign_closed")
+    if scale_code not in campaign.scale_codes:
+        raise ScreeningError("scale_not_in_campaign")
+    scale = registry().get(scale_code)
+    if scale_version != scale.version:
+        raise ScreeningError("scale_version_mismatch")
+    if scale_code in submitted_scales(campaign.id, student.id):
+        raise ScreeningError("already_submitted")
+    enrollment = campaign_enrollment(campaign, student.id)
+    if enrollment is None:
+        raise ScreeningError("not_enrolled")
+    require_screening_consent(student)  # a consent withdrawn during the session stops the next submission
+    try:
+        result = screening_scales.score(scale, answers)
+    except screening_scales.AnswerError as exc:
+        raise ScreeningError("invalid_answers", item=exc.item) from exc
+    now = clock.now()
+    seconds = (now - started_at).total_seconds() if started_at else None
+    response = Response(
+        campaign_id=campaign.id,
+        student_id=student.id,
+        school_id=campaign.school_id,
+        class_group_id=enrollment.class_group_id,
+        scale_code=scale.code,
+        scale_version=scale.version,
+        answers=list(answers),
+        quality_flags=list(screening_scales.quality_flags(scale, answers, seconds_taken=seconds)),
+        started_at=started_at,
+        submitted_at=now,
+        idempotency_key=idempotency_key,
+    )
+    score = Score(
+        total=result.total,
+        band=result.band,
+        risk=result.risk,
+        flags=list(result.flags),
+        subscales=dict(result.subscales),
+        scored_at=now,
+    )
+    # Attached before the first flush: one flush writes both rows, and no lazy load of response.score.
+    response.score = score
+    db.session.add(response)
+    db.session.flush()
+    risk.raise_alert_for_score(response, score)
+    audit.record("student", "response_submitted", "response", response.id, student.id,
+                 detail={"scale": scale.code, "risk": result.risk})
+    return response, True
+
+
+# Any sign of suicide risk, or a risk item left open, shows the crisis page: showing it once too
+# often costs little; missing it once can cost a life.
+CRISIS_FLAGS = frozenset({
+    "suicidal_ideation", "recent_suicidal_thoughts", "past_suicide_attempt",
+    "suicide_risk", "acute_suicide_risk", "risk_item_unanswered",
+})
+
+
+def shows_crisis_resources(response) -> bool:
+    score = response.score
+    return score is not None and (score.risk == "critical" or bool(CRISIS_FLAGS & set(score.flags or ())))
+
+
+def record_participation(campaign, student, class_group_id):
+    """Mark the student as started (once)."""
+    exists = db.session.scalar(select(CampaignParticipant.id).where(
+        CampaignParticipant.campaign_id == campaign.id, CampaignParticipant.student_id == student.id))
+    if exists is None:
+        db.session.add(CampaignParticipant(campaign_id=campaign.id, student_id=student.id, class_group_id=class_group_id))
+        db.session.flush()
+
+
+def campaign_progress(campaign):
+    """Per class: enrolled (invited), started, submitted every questionnaire."""
+    today = clock.today()
+    needed = len(campaign.scale_codes)
+    rows = []
+    for class_group in campaign.classes:
+        invited = db.session.scalar(select(func.count(Enrollment.id)).where(
+            Enrollment.class_group_id == class_group.id, Enrollment.start_date <= today,
+            (Enrollment.end_date.is_(None)) | (Enrollment.end_date > today)))
+        started = db.session.scalar(select(func.count(CampaignParticipant.id)).where(
+            CampaignParticipant.campaign_id == campaign.id, CampaignParticipant.class_group_id == class_group.id))
+        per_student = (select(Response.student_id)
+                       .where(Response.campaign_id == campaign.id, Response.class_group_id == class_group.id)
+                       .group_by(Response.student_id).having(func.count(Response.id) >= needed)).subquery()
+        submitted = db.session.scalar(select(func.count()).select_from(per_student))
+        rows.append({"class_id": class_group.id, "class_name": class_group.name, "grade": class_group.grade,
+                     "invited": invited, "started": started, "submitted": submitted})
+    return rows
+
+
+def campaign_results(campaign):
+    """Every response of the campaign with its score, by student: {student_id: {scale_code: Score}}."""
+    results = {}
+    rows = db.session.execute(
+        select(Response, Score).join(Score, Score.response_id == Response.id).where(Response.campaign_id == campaign.id)
+    )
+    for response, score in rows:
+        results.setdefault(response.student_id, {})[response.scale_code] = score
+    return results
+
+
+def class_roster(class_group_ids):
+    """Students currently enrolled in the given classes, ordered by class then number."""
+    today = clock.today()
+    return db.session.execute(
+        select(Student, Enrollment.class_group_id)
+        .join(Enrollment, Enrollment.student_id == Student.id)
+        .where(Enrollment.class_group_id.in_(class_group_ids), Enrollment.start_date <= today,
+               (Enrollment.end_date.is_(None)) | (Enrollment.end_date > today))
+        .order_by(Enrollment.class_group_id, Student.student_number)
+    ).all()

@@ -1,0 +1,230 @@
+// The student's questionnaire page. Talks to /api/v1; keeps answers in sessionStorage so that a
+// reload or a dropped connection loses nothing; retries a submission with the same idempotency key
+// until the server acknowledges it. sessionStorage (not localStorage): on a shared lab PC the next
+// student must never see the previous student's session.
+(function () {
+  "use strict";
+  var T = JSON.parse(document.getElementById("i18n").textContent);
+  var store = window.sessionStorage;
+  var $ = function (id) { return document.getElementById(id); };
+  var state = { token: null, questionnaires: [], index: 0, crisis: false };
+
+  function fmt(s, vars) { return s.replace(/\{(\w+)\}/g, function (_, k) { return vars[k]; }); }
+  function show(id) { ["join", "questionnaire", "crisis", "done"].forEach(function (s) { $(s).hidden = s !== id; }); window.scrollTo(0, 0); }
+  function uuid4() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    var b = crypto.getRandomValues(new Uint8Array(16));
+    b[6] = (b[6] & 0x0f) | 0x40; b[8] = (b[8] & 0x3f) | 0x80;
+    var h = Array.prototype.map.call(b, function (x) { return ("0" + x.toString(16)).slice(-2); }).join("");
+    return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
+  }
+  function load(key, fallback) { try { var v = store.getItem(key); return v ? JSON.parse(v) : fallback; } catch (e) { return fallback; } }
+  function save(key, value) { try { store.setItem(key, JSON.stringify(value)); } catch (e) { /* storage full: answers stay in memory */ } }
+
+  function api(method, path, body) {
+    var headers = { "Content-Type": "application/json", Accept: "application/json" };
+    if (state.token) headers.Authorization = "Bearer " + state.token;
+    return fetch("/api/v1" + path, { method: method, headers: headers, body: body ? JSON.stringify(body) : undefined, credentials: "same-origin" })
+      .then(function (r) { return r.json().catch(function () { return {}; }).then(function (data) { return { status: r.status, data: data }; }); });
+  }
+
+  function offline(on, text) { var el = $("offline"); el.hidden = !on; document.body.classList.toggle("is-offline", on); if (on) el.textContent = text || T.offline; }
+
+  // --- joining ---------------------------------------------------------------------------------
+  $("join-form").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var err = $("join-error"); err.hidden = true;
+    var body = { session_code: $("session_code").value.trim(), student_number: $("student_number").value.trim(), birth_date: $("birth_date").value };
+    api("POST", "/student-sessions", body).then(function (res) {
+      if (res.status === 201) { startSession(res.data); return; }
+      err.textContent = (res.data.error && res.data.error.message) || T.genericError; err.hidden = false;
+    }).catch(function () { err.textContent = T.networkJoin; err.hidden = false; });
+  });
+
+  function startSession(data) {
+    state.token = data.token || state.token;
+    save("xq.token", state.token);
+    state.questionnaires = data.questionnaires;
+    state.crisis = load("xq.crisis", false);
+    next();
+  }
+
+  function next() {
+    var pending = load("xq.pending", []);
+    var remaining = state.questionnaires.filter(function (q) {
+      return !q.submitted && !pending.some(function (p) { return p.scale === q.scale; });
+    });
+    if (remaining.length === 0) { finish(); return; }
+    state.index = state.questionnaires.indexOf(remaining[0]);
+    render(remaining[0]);
+  }
+
+  // --- one questionnaire -----------------------------------------------------------------------
+  function answersKey(q) { return "xq.answers." + q.scale; }
+
+  function render(q) {
+    show("questionnaire");
+    var saved = load(answersKey(q), {});
+    if (!load("xq.started." + q.scale, null)) save("xq.started." + q.scale, new Date().toISOString());
+    $("q-progress").textContent = fmt(T.of, { i: state.index + 1, n: state.questionnaires.length });
+    $("q-title").textContent = q.title;
+    $("q-instructions").textContent = q.instructions || "";
+    var list = $("q-items"); list.textContent = "";
+    q.items.forEach(function (item, idx) {
+      var li = document.createElement("li"); li.className = "item"; li.id = "item-" + item.id; li.dataset.index = idx;
+      var fs = document.createElement("fieldset");
+      var legend = document.createElement("legend"); legend.textContent = (idx + 1) + ". " + item.text; fs.appendChild(legend);
+      item.options.forEach(function (opt) {
+        var label = document.createElement("label"); label.className = "option";
+        var input = document.createElement("input"); input.type = "radio"; input.name = item.id; input.value = String(opt.value);
+        if (saved[item.id] === opt.value) input.checked = true;
+        input.addEventListener("change", function () {
+          var a = load(answersKey(q), {}); a[item.id] = opt.value; save(answersKey(q), a);
+          li.classList.remove("missing"); applyConditions(q); updateCount(q);
+        });
+        label.appendChild(input); label.appendChild(document.createTextNode(" " + opt.label));
+        fs.appendChild(label);
+      });
+      li.appendChild(fs); list.appendChild(li);
+    });
+    $("q-error").hidden = true;
+    applyConditions(q);
+    updateCount(q);
+    $("q-form").onsubmit = function (ev) { ev.preventDefault(); submit(q); };
+  }
+
+  // An item with `asked_if` (ASQ question 5) is asked only when one of the named items has the given
+  // answer; an item not asked is hidden and sent as null, which the scale's rules expect.
+  function isAsked(q, item, a) {
+    var c = item.asked_if;
+    if (!c) return true;
+    return c.any_of.some(function (n) { var other = q.items[n - 1]; return other && a[other.id] === c.equals; });
+  }
+
+  function applyConditions(q) {
+    var a = load(answersKey(q), {}), changed = false;
+    q.items.forEach(function (it) {
+      var asked = isAsked(q, it, a);
+      $("item-" + it.id).hidden = !asked;
+      if (!asked && a[it.id] !== undefined) {
+        delete a[it.id]; changed = true;
+        $("item-" + it.id).querySelectorAll("input").forEach(function (input) { input.checked = false; });
+      }
+    });
+    if (changed) save(answersKey(q), a);
+  }
+
+  function askedItems(q) {
+    var a = load(answersKey(q), {});
+    return q.items.filter(function (it) { return isAsked(q, it, a); });
+  }
+
+  function updateCount(q) {
+    var a = load(answersKey(q), {});
+    var asked = askedItems(q);
+    var n = asked.filter(function (it) { return a[it.id] !== undefined; }).length;
+    $("q-count").textContent = fmt(T.answered, { a: n, n: asked.length });
+  }
+
+  function submit(q) {
+    var a = load(answersKey(q), {});
+    var missing = [];
+    q.items.forEach(function (it, idx) {
+      var li = $("item-" + it.id);
+      if (a[it.id] === undefined && isAsked(q, it, a)) { missing.push(idx + 1); li.classList.add("missing"); } else { li.classList.remove("missing"); }
+    });
+    if (missing.length) {
+      var err = $("q-error");
+      err.textContent = missing.length === 1 ? fmt(T.missing, { n: missing[0] }) : fmt(T.missingMany, { list: missing.join(", ") });
+      err.hidden = false;
+      $("item-" + q.items[missing[0] - 1].id).scrollIntoView({ behavior: "smooth", block: "center" });
+      return;
+    }
+    var keyName = "xq.key." + q.scale;
+    var key = load(keyName, null) || uuid4(); save(keyName, key);
+    var payload = { scale: q.scale, version: q.version, answers: q.items.map(function (it) { return isAsked(q, it, a) ? a[it.id] : null; }),
+                    idempotency_key: key, started_at: load("xq.started." + q.scale, null) };
+    var pending = load("xq.pending", []); pending.push(payload); save("xq.pending", pending);
+    $("q-submit").disabled = true; $("q-submit").textContent = T.sending;
+    flush().then(function () { $("q-submit").disabled = false; $("q-submit").textContent = T.submit; });
+  }
+
+  // --- sending, with retries until acknowledged --------------------------------------------------
+  // One sending loop at a time. `flushing` is cleared only when the loop has ended: clearing it inside
+  // the loop let a call with nothing pending (after a reload, or a Wi-Fi blip's "online" event) leave a
+  // stale resolved promise behind, and every later submission was silently never sent.
+  var flushing = null;
+  function flush() {
+    if (flushing) return flushing;
+    if (!load("xq.pending", []).length) return Promise.resolve();
+    flushing = sendPending().then(function () { flushing = null; }, function () { flushing = null; });
+    return flushing;
+  }
+
+  function wait(ms) { return new Promise(function (resolve) { setTimeout(resolve, ms); }); }
+
+  function sendPending() {
+    var pending = load("xq.pending", []);
+    if (!pending.length) return Promise.resolve();
+    var item = pending[0];
+    return api("POST", "/responses", item).then(function (res) {
+      if (res.status === 200 || res.status === 201 || res.status === 409) {
+        // 409: already stored earlier under another key; either way it is safely on the server.
+        acknowledge(item, res.status === 409 ? null : res.data);
+        return sendPending();
+      }
+      if (res.status === 401) { offline(true, (res.data.error && res.data.error.message) || T.genericError); return; }
+      if (res.status >= 400 && res.status < 500) {
+        drop(item);
+        var q = state.questionnaires.find(function (x) { return x.scale === item.scale; });
+        if (q) { render(q); var err = $("q-error"); err.textContent = (res.data.error && res.data.error.message) || T.genericError; err.hidden = false; }
+        return;
+      }
+      throw new Error("server " + res.status);
+    }).catch(function () {
+      // Offline, or the server is restarting: keep the answers and try again with the same key.
+      offline(true, navigator.onLine ? T.retrying : T.offline);
+      return wait(navigator.onLine ? 3000 : 1000).then(sendPending);
+    });
+  }
+
+  function drop(item) { save("xq.pending", load("xq.pending", []).filter(function (p) { return p.idempotency_key !== item.idempotency_key; })); }
+
+  function acknowledge(item, receipt) {
+    offline(false);
+    drop(item);
+    store.removeItem("xq.answers." + item.scale); store.removeItem("xq.key." + item.scale); store.removeItem("xq.started." + item.scale);
+    state.questionnaires.forEach(function (q) { if (q.scale === item.scale) q.submitted = true; });
+    if (receipt && receipt.show_crisis_resources) {
+      state.crisis = true; save("xq.crisis", true);
+      var more = state.questionnaires.some(function (q) { return !q.submitted; });
+      $("crisis-continue").hidden = !more;
+      show("crisis");
+      return;
+    }
+    if ($("crisis").hidden) next();
+  }
+
+  $("crisis-continue").addEventListener("click", function () { next(); });
+
+  function finish() {
+    show("done");
+    $("done-crisis").hidden = !state.crisis;
+    ["xq.token", "xq.pending", "xq.crisis"].forEach(function (k) { store.removeItem(k); });
+    state.token = null;
+  }
+
+  window.addEventListener("online", function () { flush(); });
+  window.addEventListener("offline", function () { offline(true); });
+
+  // --- resume after a reload -------------------------------------------------------------------
+  var token = load("xq.token", null);
+  if (token) {
+    state.token = token;
+    api("GET", "/student-session").then(function (res) {
+      if (res.status === 200) { startSession(res.data); flush(); } else { store.clear(); show("join"); }
+    }).catch(function () { offline(true); show("join"); });
+  } else {
+    show("join");
+  }
+})();

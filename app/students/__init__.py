@@ -1,0 +1,1 @@
+"""Students, their enrolments across schools, and guardian consent."""

@@ -1,0 +1,12 @@
+"""The student's page: join with the session code, answer, submit (it talks to /api/v1)."""
+from flask import Blueprint, render_template
+
+from app.auth import policy
+
+bp = Blueprint("student", __name__, template_folder="templates")
+
+
+@bp.get("/s")
+@policy.public
+def start():
+    return render_template("student/session.html")

@@ -1,0 +1,13 @@
+"""Gunicorn settings shared by the product and the hello app in the benchmark (same workers, same threads)."""
+import multiprocessing
+import os
+
+workers = int(os.environ.get("BENCH_WORKERS", multiprocessing.cpu_count()))
+worker_class = "gthread"
+threads = int(os.environ.get("BENCH_THREADS", "8"))
+keepalive = 5
+graceful_timeout = 5
+backlog = 2048
+accesslog = None
+errorlog = "-"
+loglevel = "warning"

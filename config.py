@@ -1,0 +1,128 @@
+"""Configuration classes. Environment variables override; DATABASE_URL picks the engine."""
+import os
+from datetime import timedelta
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("XINQIAO_INSTANCE_DIR", BASE_DIR / "instance"))
+
+
+def _env_bool(name, default=False):
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _sqlite_url(name):
+    return f"sqlite:///{INSTANCE_DIR / name}"
+
+
+class Config:
+    """Settings shared by every environment."""
+
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or _sqlite_url("xinqiao.sqlite")
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SQLITE_BUSY_TIMEOUT_MS = int(os.environ.get("SQLITE_BUSY_TIMEOUT_MS", "15000"))
+    # FULL survives power loss; NORMAL (WAL) survives a killed process but may lose the last commits on power loss.
+    SQLITE_SYNCHRONOUS = os.environ.get("SQLITE_SYNCHRONOUS", "FULL").upper()
+
+    # Comma-separated Fernet keys for clinical free text; the first one encrypts.
+    CLINICAL_DATA_KEYS = os.environ.get("CLINICAL_DATA_KEYS")
+
+    BABEL_DEFAULT_LOCALE = "zh_CN"
+    BABEL_DEFAULT_TIMEZONE = os.environ.get("XINQIAO_TIMEZONE", "Asia/Shanghai")
+    LANGUAGES = ("zh_CN", "en")
+
+    WTF_CSRF_TIME_LIMIT = None  # a class period can be long; the token lives with the session
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=8)
+    STAFF_IDLE_TIMEOUT = timedelta(minutes=int(os.environ.get("STAFF_IDLE_MINUTES", "30")))
+
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "20 per minute")
+    # Per address: a whole school behind one NAT joins in the same few minutes; the per-student-number limit
+    # below is what stops guessing one student's birth date.
+    STUDENT_SESSION_RATE_LIMIT = os.environ.get("STUDENT_SESSION_RATE_LIMIT", "300 per minute")
+    # Per account (every address together) and per student number: guessing one person's secret is slow.
+    LOGIN_ACCOUNT_RATE_LIMIT = os.environ.get("LOGIN_ACCOUNT_RATE_LIMIT", "10 per 15 minutes")
+    STUDENT_NUMBER_RATE_LIMIT = os.environ.get("STUDENT_NUMBER_RATE_LIMIT", "10 per 15 minutes")
+    RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "xinqiao")
+    # Years a student's file is kept after the student left the last school. The legal basis and the
+    # number are for the deploying institution to set; `flask retention purge --dry-run` shows the effect.
+    RETENTION_YEARS = int(os.environ.get("RETENTION_YEARS", "10"))
+    MAX_CONTENT_LENGTH = 60 * 1024 * 1024
+    ROSTER_MAX_BYTES = int(os.environ.get("ROSTER_MAX_MB", "10")) * 1024 * 1024  # larger rosters get a clear message
+
+    # Service-level targets for alerts, in minutes (DESIGN.md: risk levels).
+    ALERT_TARGET_MINUTES = {
+        "critical": int(os.environ.get("ALERT_TARGET_CRITICAL_MINUTES", "60")),
+        "high": int(os.environ.get("ALERT_TARGET_HIGH_MINUTES", str(24 * 60))),
+        "moderate": int(os.environ.get("ALERT_TARGET_MODERATE_MINUTES", str(7 * 24 * 60))),
+    }
+    # Referral waiting-time targets in hours, from sending to the first assessment, by urgency.
+    # These are local service targets that each district sets for itself (configurable here),
+    # not clinical facts.
+    REFERRAL_TARGET_HOURS = {"critical": 24, "high": 72, "moderate": 14 * 24, "low": 30 * 24}
+    # A condition of a return to school is checked by the school every this many days (first contact
+    # and the default for the next one); the teacher may set another date at each contact.
+    FOLLOW_UP_INTERVAL_DAYS = int(os.environ.get("FOLLOW_UP_INTERVAL_DAYS", "7"))
+    # How long a district admin's break-glass opening of one student's clinical text lasts.
+    BREAK_GLASS_MINUTES = int(os.environ.get("BREAK_GLASS_MINUTES", "30"))
+    # Escalated and critical alerts and referral changes by e-mail: off unless MAIL_ENABLED and SMTP_HOST are set.
+    MAIL_ENABLED = _env_bool("MAIL_ENABLED")
+    SMTP_HOST = os.environ.get("SMTP_HOST")
+    SMTP_PORT = int(os.environ.get("SMTP_PORT", "587"))
+    SMTP_USERNAME = os.environ.get("SMTP_USERNAME")
+    SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD")
+    SMTP_FROM = os.environ.get("SMTP_FROM", "xinqiao@localhost")
+    SMTP_STARTTLS = _env_bool("SMTP_STARTTLS", default=True)
+    SMTP_TIMEOUT = int(os.environ.get("SMTP_TIMEOUT", "10"))
+    MAIL_MAX_ATTEMPTS = int(os.environ.get("MAIL_MAX_ATTEMPTS", "5"))
+    # Links in e-mails point here (mails from the cron sweep have no request to take the host from).
+    XINQIAO_BASE_URL = os.environ.get("XINQIAO_BASE_URL", "http://127.0.0.1:5000")
+    STUDENT_TOKEN_MAX_AGE = int(os.environ.get("STUDENT_TOKEN_MAX_AGE", str(4 * 3600)))
+    EXTRA_SCALE_DIRS = [str(INSTANCE_DIR / "scales")]
+
+    CRISIS_LINES = (
+        {"number": "12355", "name_key": "youth_line"},
+        {"number": "12356", "name_key": "aid_line"},
+    )
+
+
+class DevelopmentConfig(Config):
+    DEBUG = False  # the demo serves like production would; set FLASK_DEBUG=1 to debug
+
+
+class TestingConfig(Config):
+    TESTING = True
+    SECRET_KEY = "test-secret-key-not-for-production"
+    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL") or "sqlite://"
+    CLINICAL_DATA_KEYS = "bmOFb3_4Txc1ZTyuBDqJjoxy4O8V5dhhCQOyFbVUZ5M="
+    RATELIMIT_ENABLED = False
+    PASSWORD_HASH_FAST = True  # argon2 at test strength keeps the suite quick
+    MAIL_ENABLED = False  # tests that send mail turn it on against their own local SMTP server
+
+
+class ProductionConfig(Config):
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")
+
+    @classmethod
+    def validate(cls):
+        missing = [name for name in ("SECRET_KEY", "DATABASE_URL", "CLINICAL_DATA_KEYS") if not os.environ.get(name)]
+        if missing:
+            raise RuntimeError("Production needs these environment variables: " + ", ".join(missing))
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}

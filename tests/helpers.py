@@ -1,0 +1,41 @@
+"""Small helpers shared by tests: launching a campaign and answering as a student through the real API."""
+import re
+import uuid
+
+PHQ9_CRITICAL = [1, 1, 1, 0, 0, 0, 0, 0, 1]  # total 4 but item 9 = 1
+PHQ9_LOW = [0, 1, 0, 0, 1, 0, 0, 0, 0]
+GAD7_LOW = [0, 0, 1, 0, 0, 0, 0]
+
+
+def launch_campaign(teacher, class_id, scales=("PHQ-9", "GAD-7"), hours=2):
+    response = teacher.post("/campaigns/new", {"title": "Autumn screening", "class_ids": [class_id],
+                                               "scale_codes": list(scales), "open_hours": hours})
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    campaign_id = int(response.headers["Location"].rstrip("/").split("/")[-1])
+    page = teacher.get(f"/campaigns/{campaign_id}").get_data(as_text=True)
+    code = re.search(r'data-testid="session-code">([A-Z0-9]+)<', page).group(1)
+    return campaign_id, code
+
+
+def join(http, code, student):
+    return http.post("/api/v1/student-sessions", json={
+        "session_code": code, "student_number": student["number"], "birth_date": student["birth_date"]})
+
+
+def submit(http, token, questionnaire, answers, key=None):
+    return http.post("/api/v1/responses", headers={"Authorization": f"Bearer {token}"}, json={
+        "scale": questionnaire["scale"], "version": questionnaire["version"], "answers": answers,
+        "idempotency_key": key or str(uuid.uuid4()), "started_at": "2026-11-22T01:00:00Z"})
+
+
+def answer_all(http, code, student, answers_by_scale):
+    """Join and submit every questionnaire; returns the receipts by scale."""
+    session = join(http, code, student)
+    assert session.status_code == 201, session.get_json()
+    data = session.get_json()
+    receipts = {}
+    for q in data["questionnaires"]:
+        r = submit(http, data["token"], q, answers_by_scale[q["scale"]])
+        assert r.status_code == 201, r.get_json()
+        receipts[q["scale"]] = r.get_json()
+    return receipts

@@ -1,0 +1,168 @@
+"""The security tests' world: the case objects of the matrix and one actor per role × relation."""
+from datetime import timedelta
+from types import SimpleNamespace
+
+import pytest
+from sqlalchemy import select, text
+
+from app.accounts import services as accounts
+from app.accounts.models import Role, User
+from app.care import services as care
+from app.care.models import FollowUp
+from app.core import clock
+from app.extensions import db
+from app.orgs.models import ClassGroup, School
+from app.risk import services as risk
+from app.screening import services as screening
+from app.notifications.models import Notification
+from app.students import roster
+from app.students.models import Enrollment, EnrollmentReason, Student
+from tests.conftest import PASSWORD, TOTP_SECRET, login_as
+from tests.helpers import join
+
+MIDDLE = {f"Student {i}" for i in range(6)}
+HIGH = {"Other Student"}
+MOVED = {"Student 0", "Student 1", "Student 2"}
+REFERRED = {"Student 0", "Student 1"}
+ALL_NAMES = MIDDLE | HIGH
+# A roster upload of the middle school's teacher: one new pupil (not one of the case students).
+ROSTER_CSV = ("school,class,grade,student_number,name,sex,birth_date,guardian_name,guardian_phone\n"
+              "Middle School A,Class 8-1,8,N0901,Roster Pupil,F,2012-03-04,Parent,13900000001\n").encode("utf-8")
+
+# (role, relation) → (username or None, students 0-2 transferred first?, names the actor may see)
+ACTORS = {
+    ("anonymous", "none"): (None, False, set()),
+    ("student", "own"): (None, False, {"Student 3"}),
+    ("homeroom", "same"): ("homeroom", False, MIDDLE),
+    ("homeroom", "other"): ("other_homeroom", False, HIGH),
+    ("homeroom", "moved_out"): ("homeroom", True, MIDDLE - MOVED),
+    ("teacher", "own"): ("teacher", False, MIDDLE),
+    ("teacher", "same"): ("teacher2", False, MIDDLE),
+    ("teacher", "other"): ("other_teacher", False, HIGH),
+    ("teacher", "moved_out"): ("teacher", True, MIDDLE - MOVED),
+    ("teacher", "moved_in"): ("other_teacher", True, HIGH | MOVED),
+    ("doctor", "own"): ("doctor", False, REFERRED),
+    ("doctor", "same"): ("doctor2", False, REFERRED),
+    ("doctor", "other"): ("other_doctor", False, set()),
+    ("doctor", "moved"): ("doctor", True, REFERRED),
+    ("admin", "any"): ("admin", False, ALL_NAMES),
+}
+
+
+@pytest.fixture
+def case(app, world):
+    """Students 0 and 1 of the middle school have alerts and referrals; student 3 has joined the open
+    campaign; teacher2 has a second factor and three failed logins (so the admin's actions change something)."""
+    with app.app_context():
+        def user(name):
+            return db.session.scalar(select(User).where(User.username == name))
+
+        school, other_class = db.session.get(School, world.school_id), db.session.get(ClassGroup, world.other_class_id)
+        teacher, doctor = user("teacher"), user("doctor")
+        accounts.create_user("doctor2", "Doctor P2", PASSWORD, Role.DOCTOR, hospital=doctor.hospital)
+        accounts.create_user("other_homeroom", "Homeroom B", PASSWORD, Role.HOMEROOM, school=other_class.school,
+                             class_group=other_class)
+        teacher2 = user("teacher2")
+        teacher2.totp_secret, teacher2.failed_logins = TOTP_SECRET, 3
+        students = [db.session.get(Student, i) for i in world.student_ids]
+        campaign = screening.launch_campaign(school, [db.session.get(ClassGroup, world.class_id)], ["PHQ-9", "GAD-7"],
+                                             "Matrix", clock.now() + timedelta(hours=2), by=teacher)
+        alert0 = risk.raise_alert(students[0], school.id, "critical", "concern", by=teacher, note="alert note")
+        alert1 = risk.raise_alert(students[1], school.id, "high", "concern", by=teacher)
+        referral = care.refer_student(students[0], school.id, world.hospital_id, "critical", "reason 0", alert=alert0, by=teacher)
+        care.accept_referral(referral, by=doctor)
+        care.record_assessment(referral, {"assessed_on": clock.today(), "setting": "clinic", "findings": "findings 0",
+                                          "risk_level": "high", "plan": "outpatient"}, by=doctor)
+        referral_sent = care.refer_student(students[1], school.id, world.hospital_id, "high", "reason 1", alert=alert1, by=teacher)
+        # Not cleared keeps the referral assessed (so assessing and deciding again stay possible) and gives a certificate.
+        decision = care.decide_return(referral, {"outcome": "not_cleared", "review_on": clock.today() + timedelta(days=30),
+                                                 "conditions": "decision conditions"}, by=doctor)
+        follow_up = FollowUp(student_id=students[0].id, school_id=school.id, decision_id=decision.id,
+                             condition="matrix condition", due_on=clock.today() + timedelta(days=7), created_at=clock.now())
+        db.session.add(follow_up)
+        upload = roster.store_upload(ROSTER_CSV, "matrix.csv", by=teacher, only_school_id=school.id)
+        db.session.flush()
+        notification = db.session.scalar(select(Notification).where(Notification.user_id == teacher.id,
+                                                                    Notification.read_at.is_(None)).order_by(Notification.id))
+        db.session.commit()
+        ns = SimpleNamespace(
+            student=students[0].id, student2=students[2].id, referral=referral.id, referral_sent=referral_sent.id,
+            alert=alert0.id, campaign=campaign.id, class_id=world.class_id, user=teacher2.id, lang="en",
+            static_file="css/app.css", session_code=campaign.session_code, hospital_id=world.hospital_id,
+            join_as=world.students[4], world=world,
+            decision=decision.id, assessment=referral.assessments[0].id, follow_up=follow_up.id, notification=notification.id,
+            roster_import=upload.id, school=school.id, doctor_user=doctor.id, other_class_id=world.other_class_id,
+            export_view="teacher", export_key=f"progress-{campaign.id}", export_fmt="csv",
+            export_doctor_view="doctor", export_doctor_key="waits",
+            export_district_view="district", export_district_key=f"schools-{clock.today():%Y-%m}",
+        )
+        db.session.remove()
+    http = app.test_client()
+    joined = join(http, ns.session_code, world.students[3]).get_json()
+    ns.student_token = joined["token"]
+    phq = next(q for q in joined["questionnaires"] if q["scale"] == "PHQ-9")
+    ns.response_body = lambda: {"scale": "PHQ-9", "version": phq["version"], "answers": [0] * 9,
+                                "idempotency_key": "7f1c5a4e-0000-4000-8000-000000000001"}
+    return ns
+
+
+def transfer_moved_students(app, world):
+    """Students 0-2 leave the middle school today and start at the high school today."""
+    with app.app_context():
+        today = clock.today()
+        for student_id in world.student_ids[:3]:
+            for enrollment in db.session.scalars(select(Enrollment).where(Enrollment.student_id == student_id)):
+                enrollment.end_date = today
+            db.session.add(Enrollment(student_id=student_id, school_id=world.other_school_id,
+                                      class_group_id=world.other_class_id, start_date=today,
+                                      reason=EnrollmentReason.TRANSFER))
+        db.session.commit()
+        db.session.remove()
+
+
+def actor_client(app, client_factory, case, role, relation):
+    """(client, extra headers, names the actor may see) for one actor of the matrix."""
+    username, moved, visible = ACTORS[(role, relation)]
+    if moved:
+        transfer_moved_students(app, case.world)
+    if role == "student":
+        return client_factory(), {"Authorization": f"Bearer {case.student_token}"}, visible
+    if username is None:
+        return client_factory(), {}, visible
+    return login_as(client_factory, username), {}, visible
+
+
+# The dashboards keep their counts (monthly_figures, campaign_figures) when a page or an export first computes them:
+# a cache recomputable from the other tables, not a change made by the request.
+SKIPPED_TABLES = {"audit_events", "alembic_version", "monthly_figures", "campaign_figures"}
+
+
+def snapshot(app):
+    """Every row of every table except the audit trail, to prove that nothing changed."""
+    with app.app_context():
+        tables = [t.name for t in db.metadata.sorted_tables if t.name not in SKIPPED_TABLES]
+        state = {name: sorted(map(tuple, db.session.execute(text(f"SELECT * FROM {name}")).all()), key=repr)
+                 for name in tables}
+        db.session.remove()
+    return state
+
+
+def audit_rows_after(app, last_id):
+    from app.audit.models import AuditEvent
+
+    with app.app_context():
+        rows = db.session.scalars(select(AuditEvent).where(AuditEvent.id > last_id).order_by(AuditEvent.id)).all()
+        out = [(r.action, r.student_id, r.detail) for r in rows]
+        db.session.remove()
+    return out
+
+
+def last_audit_id(app):
+    from sqlalchemy import func
+
+    from app.audit.models import AuditEvent
+
+    with app.app_context():
+        value = db.session.scalar(select(func.max(AuditEvent.id))) or 0
+        db.session.remove()
+    return value

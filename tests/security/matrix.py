@@ -1,0 +1,346 @@
+"""THE ACCESS MATRIX: every endpoint × role × object relation → expected outcome.
+
+Adding an endpoint? Add one `Route(...)` to ROUTES below (test_every_endpoint_is_in_the_matrix fails until
+you do). Pick the outcome for every role; a role given one outcome means "for every relation".
+
+Roles and relations (the actors are built in tests/security/conftest.py):
+    anonymous  none       no session at all
+    student    own        a student's bearer token (Student 3, joined the open campaign)
+    homeroom   same       homeroom teacher of the class of the case students
+               other      homeroom teacher of a class at the other school
+               moved_out  the same homeroom teacher after students 0-2 transferred to the other school
+    teacher    own        psychology teacher who created the case objects (campaign, alerts, referrals)
+               same       a colleague at the same school
+               other      psychology teacher at the other school
+               moved_out  the creator after students 0-2 transferred away
+               moved_in   the other school's teacher after students 0-2 transferred in
+    doctor     own        doctor at the hospital the students were referred to
+               same       a colleague at that hospital
+               other      doctor at a hospital without referral or partnership
+               moved      the first doctor after the students transferred
+    admin      any        district admin
+
+Case objects (URL arguments resolve to these by name, see URL_ARGS): student = Student 0 (critical alert,
+referral accepted and assessed), referral_sent = Student 1's referral waiting to be accepted,
+student2 = Student 2 (no referral), campaign/class = the middle school's, user = teacher2's account.
+
+Outcomes: OK 200 · DONE 302 and the database changed · CREATED 201 and changed · REDIRECT 302 elsewhere,
+nothing changed · LOGIN 302 to /login · NOT_FOUND 404 · BAD 400 · UNAUTHORIZED 401 (the JSON API).
+Except DONE and CREATED, every outcome must leave every table unchanged (audit rows aside).
+Every response must not contain the name of a student outside the actor's scope, and every 200 that
+shows a student's name must have written an audit event naming that student.
+"""
+from dataclasses import dataclass, field
+from typing import Callable
+
+
+@dataclass(frozen=True)
+class Outcome:
+    name: str
+    status: int
+    changes: bool = False
+    location: str | None = None  # for 302: "login" or "elsewhere"
+
+
+OK = Outcome("OK", 200)
+DONE = Outcome("DONE", 302, changes=True, location="elsewhere")
+CREATED = Outcome("CREATED", 201, changes=True)
+REDIRECT = Outcome("REDIRECT", 302, location="elsewhere")
+LOGIN = Outcome("LOGIN", 302, location="login")
+NOT_FOUND = Outcome("NOT_FOUND", 404)
+BAD = Outcome("BAD", 400)
+UNAUTHORIZED = Outcome("UNAUTHORIZED", 401)
+
+ROLES = {
+    "anonymous": ("none",),
+    "student": ("own",),
+    "homeroom": ("same", "other", "moved_out"),
+    "teacher": ("own", "same", "other", "moved_out", "moved_in"),
+    "doctor": ("own", "same", "other", "moved"),
+    "admin": ("any",),
+}
+VERBS = ("read", "create", "update", "delete", "export")
+
+# URL argument name → case object (tests/security/conftest.py `case`). Add new argument names here.
+URL_ARGS = {
+    "student_id": "student",
+    "referral_id": "referral",
+    "alert_id": "alert",
+    "campaign_id": "campaign",
+    "class_id": "class_id",
+    "user_id": "user",
+    "code": "lang",
+    "filename": "static_file",
+    "decision_id": "decision",
+    "assessment_id": "assessment",
+    "follow_up_id": "follow_up",
+    "notification_id": "notification",
+    "import_id": "roster_import",
+    "school_id": "school",
+    "view": "export_view",
+    "key": "export_key",
+    "fmt": "export_fmt",
+}
+
+
+@dataclass
+class Route:
+    endpoint: str
+    method: str
+    verb: str
+    expect: dict
+    args: dict = field(default_factory=dict)  # overrides of URL_ARGS for this route
+    data: Callable | None = None              # case → form fields (CSRF token added by the client)
+    json: Callable | None = None              # case → JSON body
+    query: Callable | None = None             # case → query-string arguments
+    check_identity: bool = True               # False only where a student sees their own name
+    covered_by: str | None = None             # instead of expect: the test module that proves this route
+
+    def outcome(self, role, relation):
+        value = self.expect[role]
+        if isinstance(value, Outcome):
+            return value
+        return value.get(relation, value.get("*"))
+
+
+def everyone(outcome):
+    return {role: outcome for role in ROLES}
+
+
+def staff(*, homeroom, teacher, doctor, admin):
+    """Staff-only route: anonymous and student sessions are sent to the login page."""
+    return {"anonymous": LOGIN, "student": LOGIN, "homeroom": homeroom, "teacher": teacher, "doctor": doctor,
+            "admin": admin}
+
+
+# Relation shorthands for objects of the middle school's students 0-2 (they move in the "moved" relations).
+SCHOOL_OBJECT = {"own": OK, "same": OK, "other": NOT_FOUND, "moved_out": OK, "moved_in": NOT_FOUND}
+STUDENT_OBJECT = {"own": OK, "same": OK, "other": NOT_FOUND, "moved_out": NOT_FOUND, "moved_in": OK}
+STUDENT_WRITE = {"own": DONE, "same": DONE, "other": NOT_FOUND, "moved_out": NOT_FOUND, "moved_in": DONE}
+SCHOOL_WRITE = {"own": DONE, "same": DONE, "other": NOT_FOUND, "moved_out": DONE, "moved_in": NOT_FOUND}
+# Entries made at the old school (alerts, referrals, decisions) follow a moved student to the new school only with
+# the guardian's hand-over consent, which the case students do not have: the new school's teacher gets 404.
+OLD_SCHOOL_ENTRY = dict(STUDENT_OBJECT, moved_in=NOT_FOUND)
+OLD_SCHOOL_ENTRY_WRITE = dict(STUDENT_WRITE, moved_in=NOT_FOUND)
+REFERRED = {"own": OK, "same": OK, "other": NOT_FOUND, "moved": OK}
+REFERRED_WRITE = {"own": DONE, "same": DONE, "other": NOT_FOUND, "moved": DONE}
+
+
+def _campaign_form(case):
+    return {"title": "Matrix screening", "class_ids": [case.class_id], "scale_codes": ["PHQ-9"], "open_hours": 2}
+
+
+def _referral_form(case):
+    return {"hospital_id": case.hospital_id, "urgency": "high", "reason": "matrix referral", "alert_id": 0}
+
+
+def _assessment_form(case):
+    return {"a-assessed_on": "2026-11-23", "a-setting": "clinic", "a-findings": "matrix findings",
+            "a-risk_level": "high", "a-plan": "outpatient"}
+
+
+def _decision_form(case):
+    return {"d-outcome": "cleared_with_conditions", "d-conditions": "matrix conditions"}
+
+
+def _correction_form(case):
+    return dict(_assessment_form(case), **{"a-findings": "corrected findings"})
+
+
+def _follow_up_form(case):
+    return {f"f{case.follow_up}-note": "matrix contact"}
+
+
+def _concern_form(case):
+    return {"student_number": case.world.students[0]["number"], "level": "high", "category": "classmate_worry",
+            "note": "matrix concern"}
+
+
+def _consent_form(case):
+    return {"kind": "handover_school", "granted": "yes", "note": "matrix form 1", "confirm": "y"}
+
+
+def _roster_upload(case):
+    from io import BytesIO
+
+    from tests.security.conftest import ROSTER_CSV
+
+    return {"file": (BytesIO(ROSTER_CSV.replace(b"N0901", b"N0902")), "roster.csv")}
+
+
+def _password_form(case):
+    from tests.conftest import PASSWORD
+
+    return {"current_password": PASSWORD, "new_password": "a-new-long-passphrase-77",
+            "confirm": "a-new-long-passphrase-77"}
+
+
+ROUTES = [
+    # --- public ------------------------------------------------------------------------------------
+    Route("static", "GET", "read", everyone(OK)),
+    Route("health.healthz", "GET", "read", everyone(OK)),
+    Route("student.start", "GET", "read", everyone(OK)),
+    Route("api.openapi", "GET", "read", everyone(OK)),
+    Route("accounts.set_language", "GET", "update", everyone(REDIRECT)),
+    Route("accounts.index", "GET", "read", dict(everyone(REDIRECT), anonymous=LOGIN, student=LOGIN)),
+    Route("accounts.login", "GET", "read", everyone(OK)),
+    Route("accounts.login", "POST", "create", {}, covered_by="tests/security/test_accounts.py"),
+    Route("accounts.login_code", "GET", "read", everyone(LOGIN)),  # no password step pending
+    Route("accounts.login_code", "POST", "create", {}, covered_by="tests/security/test_accounts.py"),
+
+    # --- the student API (a bearer token, no cookies) ----------------------------------------------
+    Route("api.create_student_session", "POST", "create", everyone(CREATED), check_identity=False,
+          json=lambda case: {"session_code": case.session_code, "student_number": case.join_as["number"],
+                             "birth_date": case.join_as["birth_date"]}),
+    Route("api.current_student_session", "GET", "read", dict(everyone(UNAUTHORIZED), student=OK), check_identity=False),
+    Route("api.submit_response", "POST", "create", dict(everyone(UNAUTHORIZED), student=CREATED), check_identity=False,
+          json=lambda case: case.response_body()),
+
+    # --- own account -----------------------------------------------------------------------------------
+    Route("accounts.logout", "POST", "update", {}, covered_by="tests/security/test_accounts.py"),
+    Route("accounts.reauth", "GET", "read", staff(homeroom=OK, teacher=OK, doctor=OK, admin=OK)),
+    Route("accounts.reauth", "POST", "update", {}, covered_by="tests/security/test_accounts.py"),
+    Route("accounts.second_factor", "GET", "read", staff(homeroom=OK, teacher=OK, doctor=OK, admin=OK)),
+    Route("accounts.second_factor", "POST", "create", {}, covered_by="tests/security/test_accounts.py"),
+    Route("accounts.change_password", "GET", "read", staff(homeroom=OK, teacher=OK, doctor=OK, admin=OK)),
+    Route("accounts.change_password", "POST", "update", staff(homeroom=DONE, teacher=DONE, doctor=DONE, admin=DONE),
+          data=_password_form),
+
+    # --- home pages ----------------------------------------------------------------------------------
+    Route("dashboards.teacher_home", "GET", "read", staff(homeroom=NOT_FOUND, teacher=OK, doctor=NOT_FOUND, admin=NOT_FOUND)),
+    Route("dashboards.homeroom_home", "GET", "read", staff(homeroom=OK, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=NOT_FOUND)),
+    Route("dashboards.doctor_home", "GET", "read", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=OK, admin=NOT_FOUND)),
+    Route("dashboards.admin_home", "GET", "read", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=OK)),
+
+    # --- screening ----------------------------------------------------------------------------------
+    Route("screening.class_page", "GET", "read", staff(homeroom=NOT_FOUND, teacher=SCHOOL_OBJECT, doctor=NOT_FOUND, admin=NOT_FOUND)),
+    Route("screening.new_campaign", "GET", "read", staff(homeroom=NOT_FOUND, teacher=OK, doctor=NOT_FOUND, admin=NOT_FOUND)),
+    Route("screening.new_campaign", "POST", "create",
+          staff(homeroom=NOT_FOUND, doctor=NOT_FOUND, admin=NOT_FOUND,
+                teacher={"own": DONE, "same": DONE, "other": BAD, "moved_out": DONE, "moved_in": BAD}),
+          data=_campaign_form),
+    Route("screening.campaign_page", "GET", "read", staff(homeroom=NOT_FOUND, teacher=SCHOOL_OBJECT, doctor=NOT_FOUND, admin=NOT_FOUND)),
+    Route("screening.campaign_progress", "GET", "read", staff(homeroom=NOT_FOUND, teacher=SCHOOL_OBJECT, doctor=NOT_FOUND, admin=NOT_FOUND)),
+    Route("screening.close_campaign", "POST", "update", staff(homeroom=NOT_FOUND, teacher=SCHOOL_WRITE, doctor=NOT_FOUND, admin=NOT_FOUND)),
+
+    # --- risk ----------------------------------------------------------------------------------------
+    Route("risk.alert_list", "GET", "read", staff(homeroom=NOT_FOUND, teacher=OK, doctor=OK, admin=OK)),
+    Route("risk.acknowledge", "POST", "update", staff(homeroom=NOT_FOUND, teacher=OLD_SCHOOL_ENTRY_WRITE, doctor=NOT_FOUND, admin=NOT_FOUND)),
+
+    # --- the student's file and care -----------------------------------------------------------------
+    Route("files.student_file", "GET", "read", staff(homeroom=NOT_FOUND, teacher=STUDENT_OBJECT, doctor=REFERRED, admin=OK)),
+    Route("care.refer", "GET", "read", staff(homeroom=NOT_FOUND, teacher=STUDENT_OBJECT, doctor=NOT_FOUND, admin=NOT_FOUND),
+          args={"student_id": "student2"}),
+    Route("care.refer", "POST", "create", staff(homeroom=NOT_FOUND, teacher=STUDENT_WRITE, doctor=NOT_FOUND, admin=NOT_FOUND),
+          args={"student_id": "student2"}, data=_referral_form),
+    Route("care.referral_page", "GET", "read", staff(homeroom=NOT_FOUND, teacher=OLD_SCHOOL_ENTRY, doctor=REFERRED, admin=NOT_FOUND)),
+    Route("care.accept", "POST", "update", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=REFERRED_WRITE, admin=NOT_FOUND),
+          args={"referral_id": "referral_sent"}),
+    Route("care.record_assessment", "POST", "create",
+          staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=REFERRED_WRITE, admin=NOT_FOUND), data=_assessment_form),
+    Route("care.decide", "POST", "create", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=REFERRED_WRITE, admin=NOT_FOUND),
+          data=_decision_form),
+
+    Route("care.decline", "POST", "update", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=REFERRED_WRITE, admin=NOT_FOUND),
+          args={"referral_id": "referral_sent"}, data=lambda case: {"x-reason": "matrix: no capacity"}),
+    Route("care.correct_assessment", "GET", "read",
+          staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=REFERRED, admin=NOT_FOUND)),
+    Route("care.correct_assessment", "POST", "create",
+          staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=REFERRED_WRITE, admin=NOT_FOUND), data=_correction_form),
+    # The certificate: the deciding hospital's doctors and the student's current school's teachers.
+    Route("care.certificate", "GET", "export", staff(homeroom=NOT_FOUND, teacher=OLD_SCHOOL_ENTRY, doctor=REFERRED, admin=NOT_FOUND)),
+    # A follow-up task belongs to the school that was given it: the old school loses it with the student, and
+    # the new school does not record the old school's task (it sees it in the file).
+    Route("care.record_follow_up", "POST", "update",
+          staff(homeroom=NOT_FOUND, doctor=NOT_FOUND, admin=NOT_FOUND,
+                teacher={"own": DONE, "same": DONE, "other": NOT_FOUND, "moved_out": NOT_FOUND, "moved_in": NOT_FOUND}),
+          data=_follow_up_form),
+    Route("files.break_glass", "GET", "read", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=OK)),
+    Route("files.break_glass", "POST", "create", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=DONE),
+          data=lambda case: {"reason": "Matrix: the guardian called the hotline about an acute crisis tonight."}),
+
+    # --- risk: an alert's page and concerns ------------------------------------------------------------
+    Route("risk.alert_page", "GET", "read", staff(homeroom=NOT_FOUND, teacher=OLD_SCHOOL_ENTRY, doctor=REFERRED, admin=OK)),
+    Route("risk.resolve", "POST", "update", staff(homeroom=NOT_FOUND, teacher=OLD_SCHOOL_ENTRY_WRITE, doctor=NOT_FOUND, admin=NOT_FOUND),
+          data=lambda case: {"outcome": "monitored_at_school", "note": "matrix resolution"}),
+    Route("concerns.new_concern", "GET", "read",
+          staff(homeroom={"same": OK, "other": NOT_FOUND, "moved_out": NOT_FOUND}, teacher=STUDENT_OBJECT,
+                doctor=NOT_FOUND, admin=NOT_FOUND),
+          query=lambda case: {"student": case.student}),
+    # A student outside the actor's school or class is a form error (400), never a concern about a stranger.
+    Route("concerns.new_concern", "POST", "create",
+          staff(homeroom={"same": DONE, "other": BAD, "moved_out": BAD},
+                teacher={"own": DONE, "same": DONE, "other": BAD, "moved_out": BAD, "moved_in": DONE},
+                doctor=NOT_FOUND, admin=NOT_FOUND),
+          data=_concern_form),
+
+    # --- dashboards' exports and PDFs ------------------------------------------------------------------
+    Route("dashboards.export_table", "GET", "export", staff(homeroom=NOT_FOUND, teacher=SCHOOL_OBJECT, doctor=NOT_FOUND, admin=NOT_FOUND)),
+    Route("dashboards.export_table", "GET", "export", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=OK, admin=NOT_FOUND),
+          args={"view": "export_doctor_view", "key": "export_doctor_key"}),
+    Route("dashboards.export_table", "GET", "export", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=OK),
+          args={"view": "export_district_view", "key": "export_district_key"}),
+    Route("dashboards.teacher_drilldown", "GET", "read",
+          staff(homeroom=NOT_FOUND, teacher=SCHOOL_OBJECT, doctor=NOT_FOUND, admin=NOT_FOUND),
+          query=lambda case: {"campaign": case.campaign}),
+    Route("dashboards.student_report_pdf", "GET", "export",
+          staff(homeroom=NOT_FOUND, teacher=STUDENT_OBJECT, doctor=REFERRED, admin=NOT_FOUND)),
+    Route("dashboards.class_report_pdf", "GET", "export",
+          staff(homeroom=NOT_FOUND, teacher=SCHOOL_OBJECT, doctor=NOT_FOUND, admin=NOT_FOUND)),
+    Route("dashboards.monthly_report_pdf", "GET", "export",
+          staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=OK)),
+
+    # --- inbox and duty roster -----------------------------------------------------------------------
+    Route("notifications.inbox", "GET", "read", staff(homeroom=OK, teacher=OK, doctor=OK, admin=OK)),
+    # The case notification is the creating teacher's: nobody else's inbox holds it.
+    Route("notifications.open_notification", "POST", "update",
+          staff(homeroom=NOT_FOUND, doctor=NOT_FOUND, admin=NOT_FOUND,
+                teacher={"own": DONE, "same": NOT_FOUND, "other": NOT_FOUND, "moved_out": DONE, "moved_in": NOT_FOUND})),
+    # Only the middle school's teachers and the partner hospital's doctors have unread items.
+    Route("notifications.read_all", "POST", "update",
+          staff(homeroom=REDIRECT, admin=REDIRECT,
+                teacher={"own": DONE, "same": DONE, "other": REDIRECT, "moved_out": DONE, "moved_in": REDIRECT},
+                doctor={"own": DONE, "same": DONE, "other": REDIRECT, "moved": DONE})),
+    Route("notifications.duty_roster", "GET", "read", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=OK)),
+    Route("notifications.toggle_duty", "POST", "update",
+          staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=DONE), args={"user_id": "doctor_user"}),
+
+    # --- rosters, consent, year end and transfers ------------------------------------------------------
+    Route("rosters.roster_home", "GET", "read", staff(homeroom=NOT_FOUND, teacher=OK, doctor=NOT_FOUND, admin=OK)),
+    Route("rosters.upload_roster", "POST", "create", staff(homeroom=NOT_FOUND, teacher=DONE, doctor=NOT_FOUND, admin=DONE),
+          data=_roster_upload),
+    Route("rosters.roster_preview", "GET", "read", staff(homeroom=NOT_FOUND, teacher=SCHOOL_OBJECT, doctor=NOT_FOUND, admin=OK)),
+    Route("rosters.apply_roster", "POST", "update", staff(homeroom=NOT_FOUND, teacher=SCHOOL_WRITE, doctor=NOT_FOUND, admin=DONE)),
+    Route("rosters.consent_page", "GET", "read", staff(homeroom=NOT_FOUND, teacher=STUDENT_OBJECT, doctor=NOT_FOUND, admin=OK)),
+    Route("rosters.consent_page", "POST", "create", staff(homeroom=NOT_FOUND, teacher=STUDENT_WRITE, doctor=NOT_FOUND, admin=DONE),
+          data=_consent_form),
+    Route("rosters.year_end", "GET", "read", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=OK)),
+    Route("rosters.year_end", "POST", "update", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=DONE)),
+
+    # --- district admin ------------------------------------------------------------------------------
+    Route("rosters.find_student", "GET", "read", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=REDIRECT),
+          query=lambda case: {"number": case.world.students[0]["number"]}),
+    Route("rosters.admin_student", "GET", "read", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=OK)),
+    Route("rosters.access_log", "GET", "read", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=OK)),
+    Route("rosters.transfer", "POST", "update", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=DONE),
+          data=lambda case: {"class_group_id": case.other_class_id}),
+    Route("audit.student_access_log", "GET", "export", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=OK)),
+    Route("account_admin.account_list", "GET", "read", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=OK)),
+    Route("account_admin.require_second_factor", "POST", "update",
+          staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=DONE), data=lambda case: {"required": "1"}),
+    Route("account_admin.set_active", "POST", "update",
+          staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=DONE), data=lambda case: {"active": "0"}),
+    Route("account_admin.unlock", "POST", "update", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=DONE)),
+    Route("account_admin.reset_second_factor", "POST", "update",
+          staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=DONE)),
+]
+
+
+def cells():
+    """(route, role, relation) for every expectation in the table."""
+    for route in ROUTES:
+        if route.covered_by:
+            continue
+        for role, relations in ROLES.items():
+            for relation in relations:
+                yield route, role, relation
