@@ -75,11 +75,18 @@ def _run_class(server, whole_class, disturb):
     threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
     for t in threads:
         t.start()
-    disturb()
+    disturb(lambda: len(acked) / len(bodies))
     for t in threads:
         t.join(timeout=DEADLINE_S + 30)
     assert not errors, errors[:3]
     return bodies, acked
+
+
+def _wait_until(condition, timeout=DEADLINE_S):
+    stop_at = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < stop_at, "the class stopped making progress"
+        time.sleep(0.005)
 
 
 def _check_database(app, whole_class, bodies, acked):
@@ -109,9 +116,13 @@ def test_sigkill_at_random_moments_loses_and_doubles_nothing(app, whole_class, l
     rng = random.Random(int(os.environ.get("XINQIAO_CRASH_SEED", "20261122")))
     kills = []
 
-    def disturb():
-        for _ in range(4):
-            time.sleep(rng.uniform(0.3, 1.5))
+    def disturb(progress):
+        # Each kill waits for a share of the class to be acknowledged, then lands at a random moment
+        # soon after: never before the first submission, never after the last (a fast server would
+        # otherwise finish the class before a timer-driven kill and the test would prove nothing).
+        for milestone in (0.1, 0.3, 0.5, 0.7):
+            _wait_until(lambda: progress() >= milestone)
+            time.sleep(rng.uniform(0.0, 0.05))
             live_gunicorn.kill()
             kills.append(time.monotonic())
             time.sleep(rng.uniform(0.0, 0.5))  # clients hit a closed port meanwhile
@@ -139,8 +150,8 @@ def test_postgresql_restart_under_load_then_requests_succeed_again(app, whole_cl
     assert cluster, "no PostgreSQL cluster under /etc/postgresql"
     live_gunicorn.start()
 
-    def disturb():
-        time.sleep(1.0)
+    def disturb(progress):
+        _wait_until(lambda: progress() >= 0.2)
         try:
             subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", cluster, "main", "restart"],
                            check=True, timeout=120, capture_output=True)
