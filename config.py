@@ -23,6 +23,7 @@ class Config:
 
     SECRET_KEY = os.environ.get("SECRET_KEY")
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or _sqlite_url("xinqiao.sqlite")
+    # PostgreSQL restarts drop pooled connections (dropped for SQLite in app/__init__.py).
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     SQLITE_BUSY_TIMEOUT_MS = int(os.environ.get("SQLITE_BUSY_TIMEOUT_MS", "15000"))
     # FULL survives power loss; NORMAL (WAL) survives a killed process but may lose the last commits on power loss.
@@ -87,6 +88,8 @@ class Config:
     # Links in e-mails point here (mails from the cron sweep have no request to take the host from).
     XINQIAO_BASE_URL = os.environ.get("XINQIAO_BASE_URL", "http://127.0.0.1:5000")
     STUDENT_TOKEN_MAX_AGE = int(os.environ.get("STUDENT_TOKEN_MAX_AGE", str(4 * 3600)))
+    # How long a submission waits for the writer's commit before the page is told to retry (same key).
+    SUBMISSION_WAIT_SECONDS = float(os.environ.get("SUBMISSION_WAIT_SECONDS", "20"))
     EXTRA_SCALE_DIRS = [str(INSTANCE_DIR / "scales")]
 
     CRISIS_LINES = (

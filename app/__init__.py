@@ -28,6 +28,11 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     crypto.configure(app.config["CLINICAL_DATA_KEYS"])
     app.extensions["scales"] = screening_scales.load_registry(extra_dirs=app.config["EXTRA_SCALE_DIRS"])
 
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # A ping per checkout costs a round trip on every transaction and a SQLite file never drops the line.
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        options.pop("pool_pre_ping", None)
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"))
     csrf.init_app(app)
@@ -36,6 +41,10 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     _init_login(app)
     _init_engine(app)
     _register_blueprints(app)
+    # The student API's submissions are stored by one writer thread per process (app/screening/intake.py).
+    from app.screening import intake
+
+    app.extensions["submission_writer"] = intake.Writer(app)
     _register_request_hooks(app)
     _register_error_handlers(app)
     _register_cli(app)

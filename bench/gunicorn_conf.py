@@ -4,7 +4,9 @@ import os
 
 workers = int(os.environ.get("BENCH_WORKERS", multiprocessing.cpu_count()))
 worker_class = "gthread"
-threads = int(os.environ.get("BENCH_THREADS", "8"))
+# Request threads mostly wait for the submission writer's commit (app/screening/intake.py): more of them
+# make bigger batches per commit. The hello app gets the same number.
+threads = int(os.environ.get("BENCH_THREADS", "32"))
 keepalive = 5
 graceful_timeout = 5
 backlog = 2048

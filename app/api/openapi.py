@@ -96,7 +96,10 @@ OPENAPI = {
                           "401": _json("#/components/schemas/Error", "Token missing, bad or expired"),
                           "403": _json("#/components/schemas/Error", "Guardian consent to screening withdrawn"),
                           "409": _json("#/components/schemas/Error", "This questionnaire was already submitted"),
-                          "422": _json("#/components/schemas/Error", "Answers invalid for the scale; the item is named")},
+                          "422": _json("#/components/schemas/Error", "Answers invalid for the scale; the item is named"),
+                          "503": _json("#/components/schemas/Error",
+                                       "Not stored in time: send the same body again (same idempotency_key) after "
+                                       "Retry-After seconds")},
         }},
     },
 }

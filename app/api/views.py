@@ -4,14 +4,15 @@ from datetime import date, datetime, timezone
 
 from flask import Blueprint, current_app, jsonify, request
 from flask_babel import get_locale, gettext as _
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError
 
 from app.api import tokens
 from app.api.messages import message_for
 from app.api.openapi import OPENAPI
 from app.auth import policy
 from app.extensions import csrf, db, limiter
-from app.screening import services as screening
+from app.notifications import services as notifications
+from app.screening import intake, services as screening
 from app.screening.models import Campaign
 from app.students.models import Student
 
@@ -88,10 +89,7 @@ def _student_number_key():
 
 def load_student_session():
     """The (campaign, student) of the bearer token, or None."""
-    header = request.headers.get("Authorization", "")
-    if not header.startswith("Bearer "):
-        return None
-    ids = tokens.read(header[7:].strip())
+    ids = _token_ids()
     if ids is None:
         return None
     campaign, student = db.session.get(Campaign, ids[0]), db.session.get(Student, ids[1])
@@ -148,23 +146,27 @@ def _valid_key(value):
         return False
 
 
-def response_payload(response):
-    show = screening.shows_crisis_resources(response)
+def receipt_payload(receipt):
     return {
-        "response_id": response.id,
-        "received_at": response.submitted_at.isoformat(),
-        "show_crisis_resources": show,
-        "resources": crisis_resources() if show else [],
+        "response_id": receipt.response_id,
+        "received_at": receipt.received_at.isoformat(),
+        "show_crisis_resources": receipt.show_crisis_resources,
+        "resources": crisis_resources() if receipt.show_crisis_resources else [],
     }
+
+
+def _token_ids():
+    """(campaign_id, student_id) of the bearer token, or None. No database: the writer checks the rest."""
+    header = request.headers.get("Authorization", "")
+    return tokens.read(header[7:].strip()) if header.startswith("Bearer ") else None
 
 
 @bp.post("/responses")
 @policy.public
 def submit_response():
-    loaded = load_student_session()
-    if loaded is None:
+    ids = _token_ids()
+    if ids is None:
         return error(401, "bad_token")
-    campaign, student = loaded
     body = _json_body()
     if body is None:
         return error(400, "invalid_request")
@@ -174,16 +176,12 @@ def submit_response():
     if not isinstance(answers, list) or len(answers) > 200 or not isinstance(body.get("scale"), str) \
             or not isinstance(body.get("version"), str):
         return error(422, "invalid_answers")
-    key = key.lower()
+    submission = intake.prepare(screening.registry(), ids[0], ids[1], body["scale"], body["version"], answers,
+                                key.lower(), _parse_started_at(body.get("started_at")))
     try:
-        response, created = screening.submit_response(
-            campaign, student, body["scale"], body["version"], answers, key, _parse_started_at(body.get("started_at")))
-        # The receipt is read before the commit: afterwards the rows are expired and reading them again
-        # would open a second write transaction. A failed commit raises and no receipt is sent.
-        receipt = response_payload(response)
-        db.session.commit()
+        receipt = current_app.extensions["submission_writer"].submit(
+            submission, timeout=current_app.config["SUBMISSION_WAIT_SECONDS"])
     except screening.ScreeningError as exc:
-        db.session.rollback()
         status = 409 if exc.code in ("already_submitted", "idempotency_key_reused") else 422
         if exc.code == "no_screening_consent":
             status = 403
@@ -191,14 +189,15 @@ def submit_response():
         if exc.item is not None:
             message = _("Question %(number)s is missing or has an answer that is not allowed.", number=exc.item)
         return error(status, exc.code, item=exc.item, message=message)
-    except IntegrityError:
-        # The same key arrived twice at once: the other request stored it; answer with that row.
-        db.session.rollback()
-        response, created = screening.find_by_idempotency_key(key), False
-        if response is None or response.student_id != student.id:
-            return error(409, "already_submitted")
-        receipt = response_payload(response)
-    return jsonify(receipt), 201 if created else 200
+    except (intake.SubmissionTimeout, DBAPIError):
+        # Not stored, or stored without the answer reaching us: the page retries with the same key, which
+        # stores it once or answers with the stored row.
+        response, status = error(503, "try_again")
+        response.headers["Retry-After"] = "2"
+        return response, status
+    if submission.mail_pending:
+        notifications.mail_after_response()
+    return jsonify(receipt_payload(receipt)), 201 if receipt.created else 200
 
 
 @bp.get("/openapi.json")

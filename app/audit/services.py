@@ -2,7 +2,7 @@
 import hashlib
 import json
 
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 
 from app.audit.models import AuditEvent
 from app.core import clock
@@ -12,20 +12,18 @@ GENESIS = "0" * 64
 _PG_AUDIT_LOCK = 428_001  # serializes appends on PostgreSQL so the chain never forks
 
 
-def _digest(prev_hash: str, event: AuditEvent) -> str:
-    body = {
-        "at": event.at.isoformat(),
-        "actor_id": event.actor_id,
-        "actor_role": event.actor_role,
-        "action": event.action,
-        "object_type": event.object_type,
-        "object_id": event.object_id,
-        "student_id": event.student_id,
-        "outcome": event.outcome,
-        "detail": event.detail or {},
-    }
+_HASHED = ("at", "actor_id", "actor_role", "action", "object_type", "object_id", "student_id", "outcome", "detail")
+
+
+def _digest_row(prev_hash: str, row: dict) -> str:
+    body = {name: row[name] for name in _HASHED}
+    body["at"], body["detail"] = row["at"].isoformat(), row["detail"] or {}
     payload = prev_hash + json.dumps(body, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _digest(prev_hash: str, event: AuditEvent) -> str:
+    return _digest_row(prev_hash, {name: getattr(event, name) for name in _HASHED})
 
 
 def _role_of(actor) -> str:
@@ -34,29 +32,45 @@ def _role_of(actor) -> str:
     return actor.role.value if actor is not None else "system"
 
 
-def record(actor, action: str, object_type: str, object_id=None, student_id=None, outcome="ok", detail=None):
-    """Append one event. `actor` is a User, "student", or None for the system."""
+def _last_hash() -> str:
+    """The chain's end, read after taking the append lock (PostgreSQL) so that the chain never forks."""
     session = db.session
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_AUDIT_LOCK})
     session.flush()
-    prev = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)) or GENESIS
-    event = AuditEvent(
-        at=clock.now().replace(microsecond=0),
-        actor_id=getattr(actor, "id", None),
-        actor_role=_role_of(actor),
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        student_id=student_id,
-        outcome=outcome,
-        detail=detail or {},
-        prev_hash=prev,
-    )
-    event.hash = _digest(prev, event)
-    session.add(event)
-    session.flush()
+    return session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)) or GENESIS
+
+
+def _row(actor, action, object_type, object_id=None, student_id=None, outcome="ok", detail=None, *, prev) -> dict:
+    """The columns of one event, its hash chained to `prev`."""
+    row = {"at": clock.now().replace(microsecond=0), "actor_id": getattr(actor, "id", None),
+           "actor_role": _role_of(actor), "action": action, "object_type": object_type, "object_id": object_id,
+           "student_id": student_id, "outcome": outcome, "detail": detail or {}, "prev_hash": prev}
+    row["hash"] = _digest_row(prev, row)
+    return row
+
+
+def record(actor, action: str, object_type: str, object_id=None, student_id=None, outcome="ok", detail=None):
+    """Append one event. `actor` is a User, "student", or None for the system."""
+    event = AuditEvent(**_row(actor, action, object_type, object_id, student_id, outcome, detail, prev=_last_hash()))
+    db.session.add(event)
+    db.session.flush()
     return event
+
+
+def record_many(events: list[dict]) -> None:
+    """Append several events in one multi-row insert (a batch of submissions).
+
+    Each dict holds record()'s arguments by name, `actor` included. Rows are inserted in chain order, so ids
+    follow the chain.
+    """
+    if not events:
+        return
+    prev, rows = _last_hash(), []
+    for fields in events:
+        rows.append(_row(prev=prev, **fields))
+        prev = rows[-1]["hash"]
+    db.session.execute(insert(AuditEvent.__table__), rows)
 
 
 def verify() -> list[str]:

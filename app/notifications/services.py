@@ -98,9 +98,20 @@ def notify(users, kind, case_number, link, *, dedup_key=None, email=False):
         ))
     db.session.add_all(rows)
     db.session.flush()
-    if any(r.mail_state == MailState.PENDING for r in rows) and has_request_context():
-        g.xinqiao_mail_pending = True
+    if any(r.mail_state == MailState.PENDING for r in rows):
+        if has_request_context():
+            g.xinqiao_mail_pending = True
+        else:  # the submission writer thread: it hands the flag to the request it answers
+            db.session.info["mail_pending"] = True
     return rows
+
+
+def mail_after_response():
+    """Ask for the pending mail to be sent once the current request has been answered."""
+    g.xinqiao_mail_pending = True
+
+
+ALERT_LEVELS_NOTIFIED = ("critical", "high")  # a moderate alert waits on the worklist, nobody is paged
 
 
 def notify_alert_opened(alert, by=None):

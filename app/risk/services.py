@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, select, update
+from sqlalchemy import case, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.audit import services as audit
@@ -56,22 +56,27 @@ def find_open_alert(student_id, level, reason):
     )
 
 
-def _join(alert, student_id, *, response=None, by=None, note=None):
+def _join(alert, student_id, *, response_id=None, by=None, note=None):
     """Record that a later response or concern joined the open alert (shown on the alert's page)."""
-    if response is not None and db.session.scalar(select(AlertJoin.id).where(
-            AlertJoin.alert_id == alert.id, AlertJoin.response_id == response.id)) is not None:
+    if response_id is not None and db.session.scalar(select(AlertJoin.id).where(
+            AlertJoin.alert_id == alert.id, AlertJoin.response_id == response_id)) is not None:
         return alert
-    if response is not None and alert.response_id == response.id:
+    if response_id is not None and alert.response_id == response_id:
         return alert
-    db.session.add(AlertJoin(alert_id=alert.id, response_id=response.id if response else None,
+    db.session.add(AlertJoin(alert_id=alert.id, response_id=response_id,
                              raised_by_id=getattr(by, "id", None), note=note, joined_at=clock.now()))
     db.session.flush()
-    audit.record(by or "system", "alert_joined", "alert", alert.id, student_id,
-                 detail={"response_id": response.id if response else None})
+    audit.record(by or "system", "alert_joined", "alert", alert.id, student_id, detail={"response_id": response_id})
     return alert
 
 
 def raise_alert(student, school_id, level, reason, *, response=None, by=None, note=None):
+    """Open an alert, or join the open one with the same student, level and reason."""
+    return open_or_join_alert(student.id, school_id, level, reason, response_id=response.id if response else None,
+                              by=by, note=note)
+
+
+def open_or_join_alert(student_id, school_id, level, reason, *, response_id=None, by=None, note=None):
     """Open an alert, or join the open one with the same student, level and reason.
 
     A unique index over unresolved (student, level, reason) backs the check, so two submissions at
@@ -79,14 +84,14 @@ def raise_alert(student, school_id, level, reason, *, response=None, by=None, no
     """
     if level not in ALERT_LEVELS:
         raise AlertError(f"no alert for level {level}")
-    existing = find_open_alert(student.id, level, reason)
+    existing = find_open_alert(student_id, level, reason)
     if existing is not None:
-        return _join(existing, student.id, response=response, by=by, note=note)
+        return _join(existing, student_id, response_id=response_id, by=by, note=note)
     opened_at = clock.now()
     alert = Alert(
-        student_id=student.id,
+        student_id=student_id,
         school_id=school_id,
-        response_id=response.id if response else None,
+        response_id=response_id,
         level=level,
         reason=reason,
         note=note,
@@ -98,11 +103,11 @@ def raise_alert(student, school_id, level, reason, *, response=None, by=None, no
         with db.session.begin_nested():
             db.session.add(alert)
     except IntegrityError:
-        existing = find_open_alert(student.id, level, reason)
+        existing = find_open_alert(student_id, level, reason)
         if existing is None:
             raise
-        return _join(existing, student.id, response=response, by=by, note=note)
-    audit.record(by or "system", "alert_opened", "alert", alert.id, student.id, detail={"level": level, "reason": reason})
+        return _join(existing, student_id, response_id=response_id, by=by, note=note)
+    audit.record(by or "system", "alert_opened", "alert", alert.id, student_id, detail={"level": level, "reason": reason})
     notifications.notify_alert_opened(alert, by=by)
     return alert
 
@@ -114,11 +119,45 @@ def raise_concern(student, level, category, note, *, by):
     return raise_alert(student, by.school_id, level, category, by=by, note=note or None)
 
 
-def raise_alert_for_score(response, score):
-    """A screening result at moderate risk or above opens (or joins) an alert."""
-    if score.risk not in ALERT_LEVELS:
-        return None
-    return raise_alert(response.student, response.school_id, score.risk, SCREENING_REASON[score.risk], response=response)
+def raise_alerts_for_responses(results) -> list[dict]:
+    """Open or join the alerts of a batch of screening results [(student_id, school_id, response_id, risk)].
+
+    The batch form of open_or_join_alert for the submission writer: one query for the open alerts, one insert
+    for the new ones, one for the joins. It runs under the writer's transaction; when another process opened
+    the same alert at the same moment the unique index fails the flush and the writer decides each
+    submission again alone, which then joins that alert. Returns the audit events (record_many's form) for
+    the caller to append with its own, in one go.
+    """
+    hits = [(sid, school_id, rid, level, SCREENING_REASON[level])
+            for sid, school_id, rid, level in results if level in ALERT_LEVELS]
+    if not hits:
+        return []
+    open_alerts = {(sid, level, reason): alert_id for alert_id, sid, level, reason in db.session.execute(
+        select(Alert.id, Alert.student_id, Alert.level, Alert.reason).where(
+            Alert.student_id.in_({h[0] for h in hits}), Alert.status != AlertStatus.RESOLVED))}
+    opened, joins, now = [], [], clock.now()
+    for sid, school_id, rid, level, reason in hits:
+        if (sid, level, reason) in open_alerts:
+            joins.append((sid, rid, (sid, level, reason)))
+        else:
+            open_alerts[(sid, level, reason)] = None  # opened below; later hits in the batch join it
+            opened.append(dict(student_id=sid, school_id=school_id, response_id=rid, level=level, reason=reason,
+                               status=AlertStatus.OPEN, opened_at=now, due_at=due_at_for(level, now)))
+    if opened:
+        ids = db.session.scalars(insert(Alert).returning(Alert.id, sort_by_parameter_order=True), opened).all()
+        for alert_id, row in zip(ids, opened):
+            row["id"] = open_alerts[(row["student_id"], row["level"], row["reason"])] = alert_id
+    if joins:
+        db.session.execute(insert(AlertJoin), [dict(alert_id=open_alerts[key], response_id=rid, joined_at=now)
+                                               for _sid, rid, key in joins])
+    for row in opened:
+        if row["level"] in notifications.ALERT_LEVELS_NOTIFIED:
+            notifications.notify_alert_opened(db.session.get(Alert, row["id"]))
+    return ([dict(actor="system", action="alert_opened", object_type="alert", object_id=row["id"],
+                  student_id=row["student_id"], detail={"level": row["level"], "reason": row["reason"]})
+             for row in opened]
+            + [dict(actor="system", action="alert_joined", object_type="alert", object_id=open_alerts[key],
+                    student_id=sid, detail={"response_id": rid}) for sid, rid, key in joins])
 
 
 def acknowledge_alert(alert, by):

@@ -6,11 +6,10 @@ from datetime import date, datetime
 from flask import current_app
 from sqlalchemy import func, select
 
-import screening_scales
 from app.audit import services as audit
 from app.core import clock
 from app.extensions import db
-from app.risk import services as risk
+from app.screening.intake import ScreeningError, prepare, store
 from app.screening.models import Campaign, CampaignParticipant, CampaignStatus, Response, Score, campaign_classes
 from app.students.models import Enrollment, Student
 
@@ -18,15 +17,6 @@ logger = logging.getLogger(__name__)
 # No 0/O, 1/I/L: a code read aloud or copied from the board must not be mistyped.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 6
-
-
-class ScreeningError(ValueError):
-    """A screening rule was broken. `code` names the rule; the view turns it into a message."""
-
-    def __init__(self, code, item=None):
-        super().__init__(code)
-        self.code = code
-        self.item = item
 
 
 def registry():
@@ -130,82 +120,18 @@ def submitted_scales(campaign_id, student_id) -> set[str]:
     ))
 
 
-def find_by_idempotency_key(key):
-    return db.session.scalar(select(Response).where(Response.idempotency_key == key))
-
-
 def submit_response(campaign, student, scale_code, scale_version, answers, idempotency_key, started_at=None):
-    """Store, score and route one questionnaire in the caller's transaction.
+    """Store, score and route one questionnaire in the caller's transaction (the demo, commands).
 
-    Returns (response, created). The same idempotency key returns the stored response. A response,
-    its score and its alert are flushed together, so the request commits all or nothing.
+    Returns its intake.Receipt; raises ScreeningError when a rule refuses it. The student API goes through
+    the writer thread instead (app/screening/intake.py); both apply the same rules in `intake.store`.
     """
-    existing = find_by_idempotency_key(idempotency_key)
-    if existing is not None:
-        if existing.student_id != student.id or existing.campaign_id != campaign.id:
-            raise ScreeningError("idempotency_key_reused")
-        return existing, False
-    if not campaign.is_open(clock.now()):
-        raise ScreeningError("campaign_closed")
-    if scale_code not in campaign.scale_codes:
-        raise ScreeningError("scale_not_in_campaign")
-    scale = registry().get(scale_code)
-    if scale_version != scale.version:
-        raise ScreeningError("scale_version_mismatch")
-    if scale_code in submitted_scales(campaign.id, student.id):
-        raise ScreeningError("already_submitted")
-    enrollment = campaign_enrollment(campaign, student.id)
-    if enrollment is None:
-        raise ScreeningError("not_enrolled")
-    require_screening_consent(student)  # a consent withdrawn during the session stops the next submission
-    try:
-        result = screening_scales.score(scale, answers)
-    except screening_scales.AnswerError as exc:
-        raise ScreeningError("invalid_answers", item=exc.item) from exc
-    now = clock.now()
-    seconds = (now - started_at).total_seconds() if started_at else None
-    response = Response(
-        campaign_id=campaign.id,
-        student_id=student.id,
-        school_id=campaign.school_id,
-        class_group_id=enrollment.class_group_id,
-        scale_code=scale.code,
-        scale_version=scale.version,
-        answers=list(answers),
-        quality_flags=list(screening_scales.quality_flags(scale, answers, seconds_taken=seconds)),
-        started_at=started_at,
-        submitted_at=now,
-        idempotency_key=idempotency_key,
-    )
-    score = Score(
-        total=result.total,
-        band=result.band,
-        risk=result.risk,
-        flags=list(result.flags),
-        subscales=dict(result.subscales),
-        scored_at=now,
-    )
-    # Attached before the first flush: one flush writes both rows, and no lazy load of response.score.
-    response.score = score
-    db.session.add(response)
-    db.session.flush()
-    risk.raise_alert_for_score(response, score)
-    audit.record("student", "response_submitted", "response", response.id, student.id,
-                 detail={"scale": scale.code, "risk": result.risk})
-    return response, True
-
-
-# Any sign of suicide risk, or a risk item left open, shows the crisis page: showing it once too
-# often costs little; missing it once can cost a life.
-CRISIS_FLAGS = frozenset({
-    "suicidal_ideation", "recent_suicidal_thoughts", "past_suicide_attempt",
-    "suicide_risk", "acute_suicide_risk", "risk_item_unanswered",
-})
-
-
-def shows_crisis_resources(response) -> bool:
-    score = response.score
-    return score is not None and (score.risk == "critical" or bool(CRISIS_FLAGS & set(score.flags or ())))
+    sub = prepare(registry(), campaign.id, student.id, scale_code, scale_version, answers, idempotency_key,
+                  started_at)
+    store([sub])
+    if isinstance(sub.outcome, ScreeningError):
+        raise sub.outcome
+    return sub.outcome
 
 
 def record_participation(campaign, student, class_group_id):

@@ -25,14 +25,14 @@ def test_a_failure_after_the_response_is_written_stores_nothing_and_a_retry_stor
     with app.app_context():
         events_before = db.session.scalar(select(func.count(AuditEvent.id)))
 
-    real_record = audit.record
+    real_record_many = audit.record_many
 
-    def failing_record(actor, action, *args, **kwargs):
-        if action == "alert_opened":  # the response and its score are already flushed at this point
-            raise RuntimeError("simulated crash between the score and the alert")
-        return real_record(actor, action, *args, **kwargs)
+    def failing_record_many(events):
+        if any(e["action"] == "alert_opened" for e in events):  # response, score and alert are flushed by now
+            raise RuntimeError("simulated crash between the alert and its audit rows")
+        return real_record_many(events)
 
-    monkeypatch.setattr(audit, "record", failing_record)
+    monkeypatch.setattr(audit, "record_many", failing_record_many)
     key = new_key()
     with pytest.raises(RuntimeError):
         submit(http, data["token"], data["questionnaires"][0], PHQ9_CRITICAL, key=key)
@@ -40,7 +40,7 @@ def test_a_failure_after_the_response_is_written_stores_nothing_and_a_retry_stor
     with app.app_context():
         assert db.session.scalar(select(func.count(AuditEvent.id))) == events_before
 
-    monkeypatch.setattr(audit, "record", real_record)
+    monkeypatch.setattr(audit, "record_many", real_record_many)
     retry = submit(http, data["token"], data["questionnaires"][0], PHQ9_CRITICAL, key=key)
     assert retry.status_code == 201 and retry.get_json()["show_crisis_resources"] is True
     assert counts(app) == (1, 1, 1)

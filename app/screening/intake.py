@@ -1,0 +1,313 @@
+"""Storing submitted questionnaires: the rules, in one place, for one submission or a batch of them.
+
+A whole class submits within a minute. Each request thread does the work that needs no database (reading
+the answers, scoring them) and hands the submission to its process's writer thread; the writer stores
+whatever has queued meanwhile in one transaction: one round of checks, one multi-row insert per table, one
+audit append and one commit (one fsync on SQLite) for the batch. The request is answered only after that
+commit, so an acknowledged submission is on disk; a request that gets no answer is retried by the client
+with the same idempotency key and never stored twice. bench/README.md has the measurements.
+
+`store()` is the only code that decides whether a submission is stored; `submit_response()` in services uses
+it for a single submission in the caller's transaction (the demo, commands).
+"""
+import logging
+import os
+import queue
+import threading
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+
+import screening_scales
+from app.audit import services as audit
+from app.core import clock
+from app.extensions import db
+from app.risk import services as risk
+from app.screening.models import Campaign, Response, Score, campaign_classes
+from app.students.consent import students_with_consent
+from app.students.models import ConsentKind, Enrollment
+
+logger = logging.getLogger(__name__)
+
+MAX_BATCH = 64  # submissions per transaction; a bigger class simply takes two commits
+
+# Any sign of suicide risk, or a risk item left open, shows the crisis page: showing it once too
+# often costs little; missing it once can cost a life.
+CRISIS_FLAGS = frozenset({
+    "suicidal_ideation", "recent_suicidal_thoughts", "past_suicide_attempt",
+    "suicide_risk", "acute_suicide_risk", "risk_item_unanswered",
+})
+
+
+def shows_crisis_resources(risk_level, flags) -> bool:
+    return risk_level == "critical" or bool(CRISIS_FLAGS & set(flags or ()))
+
+
+class ScreeningError(ValueError):
+    """A screening rule was broken. `code` names the rule; the view turns it into a message."""
+
+    def __init__(self, code, item=None):
+        super().__init__(code)
+        self.code = code
+        self.item = item
+
+
+@dataclass
+class Receipt:
+    response_id: int
+    received_at: datetime
+    created: bool
+    show_crisis_resources: bool
+
+
+@dataclass
+class Submission:
+    """One questionnaire as the student sent it, scored before it reaches the database."""
+    campaign_id: int
+    student_id: int
+    scale_code: str
+    scale_version: str
+    answers: list
+    idempotency_key: str
+    started_at: datetime | None
+    received_at: datetime
+    version_ok: bool = False
+    result: object = None          # screening_scales.ScoreResult when the answers are valid
+    answer_error: object = None    # screening_scales.AnswerError when an answer is missing or not allowed
+    quality_flags: tuple = ()
+    outcome: object = None         # Receipt, ScreeningError or another exception
+    duplicate_of: object = None    # the earlier submission with the same key in the same batch
+    mail_pending: bool = False     # the transaction queued e-mail (a critical alert): send it after answering
+    done: threading.Event = field(default_factory=threading.Event, repr=False)
+
+    def finish(self, outcome):
+        self.outcome = outcome
+        self.done.set()
+
+
+def prepare(registry, campaign_id, student_id, scale_code, scale_version, answers, key, started_at,
+            received_at=None) -> Submission:
+    """Score the answers (no database): the writer only decides whether the submission may be stored."""
+    sub = Submission(campaign_id, student_id, scale_code, scale_version, list(answers), key, started_at,
+                     received_at or clock.now())
+    scale = registry.get(scale_code) if scale_code in registry.codes() else None
+    if scale is None or scale_version != scale.version:
+        return sub  # refused later as scale_not_in_campaign / scale_version_mismatch, in the rules' order
+    sub.version_ok = True
+    try:
+        sub.result = screening_scales.score(scale, sub.answers)
+    except screening_scales.AnswerError as exc:
+        sub.answer_error = exc
+        return sub
+    seconds = (sub.received_at - started_at).total_seconds() if started_at else None
+    sub.quality_flags = tuple(screening_scales.quality_flags(scale, sub.answers, seconds_taken=seconds))
+    return sub
+
+
+# --- the rules, for a batch, in the caller's transaction ---------------------------------------------------
+
+def _local_date(moment: datetime) -> date:
+    return moment.astimezone(clock.LOCAL_TZ).date()
+
+
+def _facts(subs):
+    """Everything the rules ask of the database, for the whole batch, in five queries."""
+    keys = [s.idempotency_key for s in subs]
+    campaign_ids = {s.campaign_id for s in subs}
+    student_ids = {s.student_id for s in subs}
+    stored = {row.idempotency_key: row for row in db.session.execute(
+        select(Response.id, Response.idempotency_key, Response.campaign_id, Response.student_id,
+               Response.submitted_at, Score.risk, Score.flags)
+        .outerjoin(Score, Score.response_id == Response.id).where(Response.idempotency_key.in_(keys)))}
+    campaigns = {c.id: c for c in db.session.scalars(select(Campaign).where(Campaign.id.in_(campaign_ids)))}
+    submitted = set(db.session.execute(
+        select(Response.campaign_id, Response.student_id, Response.scale_code)
+        .where(Response.campaign_id.in_(campaign_ids), Response.student_id.in_(student_ids))).tuples())
+    enrolments = {}
+    for campaign_id, student_id, class_group_id, start, end in db.session.execute(
+            select(campaign_classes.c.campaign_id, Enrollment.student_id, Enrollment.class_group_id,
+                   Enrollment.start_date, Enrollment.end_date)
+            .join(campaign_classes, campaign_classes.c.class_group_id == Enrollment.class_group_id)
+            .where(campaign_classes.c.campaign_id.in_(campaign_ids), Enrollment.student_id.in_(student_ids))):
+        enrolments.setdefault((campaign_id, student_id), []).append((class_group_id, start, end))
+    consenting = students_with_consent(student_ids, ConsentKind.SCREENING)
+    return stored, campaigns, submitted, enrolments, consenting
+
+
+def _class_on(enrolments, on: date):
+    for class_group_id, start, end in enrolments or ():
+        if start <= on and (end is None or end > on):
+            return class_group_id
+    return None
+
+
+def _decide(subs):
+    """Apply the rules in order to every submission; returns [(submission, campaign, class_group_id)] to store.
+
+    Refused and already-stored submissions get their outcome here. A key seen twice in one batch is stored once.
+    """
+    stored, campaigns, submitted, enrolments, consenting = _facts(subs)
+    accepted, first_of_key = [], {}
+    for sub in subs:
+        sub.outcome, sub.duplicate_of = None, first_of_key.get(sub.idempotency_key)
+        if sub.duplicate_of is not None:
+            continue
+        first_of_key[sub.idempotency_key] = sub
+        row = stored.get(sub.idempotency_key)
+        if row is not None:
+            if row.student_id != sub.student_id or row.campaign_id != sub.campaign_id:
+                sub.outcome = ScreeningError("idempotency_key_reused")
+            else:
+                sub.outcome = Receipt(row.id, row.submitted_at, False, shows_crisis_resources(row.risk, row.flags))
+            continue
+        campaign = campaigns.get(sub.campaign_id)
+        error = None
+        if campaign is None or not campaign.is_open(sub.received_at):
+            error = ScreeningError("campaign_closed")
+        elif sub.scale_code not in campaign.scale_codes:
+            error = ScreeningError("scale_not_in_campaign")
+        elif not sub.version_ok:
+            error = ScreeningError("scale_version_mismatch")
+        elif (sub.campaign_id, sub.student_id, sub.scale_code) in submitted:
+            error = ScreeningError("already_submitted")
+        if error is None:
+            class_group_id = _class_on(enrolments.get((sub.campaign_id, sub.student_id)), _local_date(sub.received_at))
+            if class_group_id is None:
+                error = ScreeningError("not_enrolled")
+            elif sub.student_id not in consenting:  # a consent withdrawn during the session stops the next one
+                error = ScreeningError("no_screening_consent")
+            elif sub.answer_error is not None:
+                error = ScreeningError("invalid_answers", item=sub.answer_error.item)
+        if error is not None:
+            sub.outcome = error
+            continue
+        submitted.add((sub.campaign_id, sub.student_id, sub.scale_code))
+        accepted.append((sub, campaign, class_group_id))
+    return accepted
+
+
+def store(subs) -> None:
+    """Check, store, score, route and audit `subs` in the caller's transaction; every submission's outcome is
+    then a Receipt or a ScreeningError. A response, its score, its alert and its audit row are written in the
+    same transaction, so the caller's commit stores all of them or none."""
+    accepted = _decide(subs)
+    if accepted:
+        rows = [{
+            "campaign_id": sub.campaign_id, "student_id": sub.student_id, "school_id": campaign.school_id,
+            "class_group_id": class_group_id, "scale_code": sub.scale_code, "scale_version": sub.scale_version,
+            "answers": sub.answers, "quality_flags": list(sub.quality_flags), "started_at": sub.started_at,
+            "submitted_at": sub.received_at, "idempotency_key": sub.idempotency_key,
+        } for sub, campaign, class_group_id in accepted]
+        ids = db.session.scalars(insert(Response).returning(Response.id, sort_by_parameter_order=True), rows).all()
+        db.session.execute(insert(Score), [{
+            "response_id": response_id, "total": sub.result.total, "band": sub.result.band, "risk": sub.result.risk,
+            "flags": list(sub.result.flags), "subscales": dict(sub.result.subscales), "scored_at": sub.received_at,
+        } for response_id, (sub, _c, _g) in zip(ids, accepted)])
+        alert_events = risk.raise_alerts_for_responses(
+            [(sub.student_id, campaign.school_id, response_id, sub.result.risk)
+             for response_id, (sub, campaign, _g) in zip(ids, accepted)])
+        audit.record_many([
+            dict(actor="student", action="response_submitted", object_type="response", object_id=response_id,
+                 student_id=sub.student_id, detail={"scale": sub.scale_code, "risk": sub.result.risk})
+            for response_id, (sub, _c, _g) in zip(ids, accepted)] + alert_events)
+        for response_id, (sub, _c, _g) in zip(ids, accepted):
+            sub.outcome = Receipt(response_id, sub.received_at, True,
+                                  shows_crisis_resources(sub.result.risk, sub.result.flags))
+    # A key twice in one batch is one submission: the second gets the first one's answer (created=False).
+    for sub in subs:
+        first = sub.duplicate_of
+        if first is not None and (first.student_id, first.campaign_id) != (sub.student_id, sub.campaign_id):
+            sub.outcome = ScreeningError("idempotency_key_reused")
+        elif first is not None and isinstance(first.outcome, Receipt):
+            sub.outcome = Receipt(first.outcome.response_id, first.outcome.received_at, False,
+                                  first.outcome.show_crisis_resources)
+        elif first is not None:
+            sub.outcome = first.outcome
+
+
+# --- the writer thread --------------------------------------------------------------------------------------
+
+class SubmissionTimeout(RuntimeError):
+    """The writer did not answer in time; the client retries with the same key (nothing is stored twice)."""
+
+
+class Writer:
+    """One per process: request threads queue submissions, the writer stores them a batch per transaction."""
+
+    def __init__(self, app):
+        self.app = app
+        self.queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread, self._pid = None, None
+        self._start_lock = threading.Lock()
+
+    def submit(self, sub: Submission, timeout: float) -> Receipt:
+        """Queue `sub`, wait for its transaction to commit; return its Receipt or raise its refusal."""
+        self._ensure_running()
+        self.queue.put(sub)
+        if not sub.done.wait(timeout):
+            raise SubmissionTimeout("the submission was not stored in time")
+        if isinstance(sub.outcome, BaseException):
+            raise sub.outcome
+        return sub.outcome
+
+    def _ensure_running(self):
+        # After gunicorn forks, the parent's thread does not exist in the worker: start one per process.
+        if self._pid == os.getpid() and self._thread is not None and self._thread.is_alive():
+            return
+        with self._start_lock:
+            if self._pid != os.getpid() or self._thread is None or not self._thread.is_alive():
+                if self._pid != os.getpid():
+                    self.queue = queue.SimpleQueue()
+                self._thread = threading.Thread(target=self._run, name="xinqiao-submission-writer", daemon=True)
+                self._pid = os.getpid()
+                self._thread.start()
+
+    def _run(self):
+        while True:
+            batch = [self.queue.get()]
+            while len(batch) < MAX_BATCH:
+                try:
+                    batch.append(self.queue.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                with self.app.app_context():
+                    self._write(batch)
+            except BaseException as exc:  # never let the writer die: every waiting request gets an answer
+                logger.exception("submission writer failed")
+                for sub in batch:
+                    if not sub.done.is_set():
+                        sub.finish(exc)
+
+    def _write(self, batch):
+        try:
+            self._commit(batch)
+            return
+        except Exception as exc:
+            db.session.rollback()
+            if len(batch) == 1 and not isinstance(exc, IntegrityError):
+                batch[0].finish(exc)  # e.g. the database is away: the client is told to retry
+                return
+        # A race with another process (the same key, the same alert at the same moment) or one submission
+        # that fails: each is decided again alone against what is stored now, so one failure never takes
+        # the classmates' answers with it, and a race is settled at the second try.
+        for sub in batch:
+            for attempt in (1, 2):
+                try:
+                    self._commit([sub])
+                    break
+                except Exception as exc:
+                    db.session.rollback()
+                    if attempt == 2 or not isinstance(exc, IntegrityError):
+                        sub.finish(exc)
+                        break
+
+    def _commit(self, batch):
+        store(batch)
+        mail = bool(db.session.info.pop("mail_pending", False))
+        db.session.commit()
+        for sub in batch:  # answered only now: what a Receipt names is on disk
+            sub.mail_pending = mail
+            sub.finish(sub.outcome)
