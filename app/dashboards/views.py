@@ -2,6 +2,7 @@
 from flask import Blueprint, render_template, request
 from flask_login import current_user
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from app.accounts.models import Role, User
 from app.audit import services as audit
@@ -46,21 +47,26 @@ def teacher_home():
         .group_by(Enrollment.class_group_id)).all())
     campaigns = db.session.scalars(policy.scoped(current_user, Campaign).order_by(Campaign.created_at.desc()).limit(10)).all()
     alerts = db.session.scalars(policy.scoped(current_user, Alert).where(Alert.status.in_(ACTIVE_ALERTS))
+                                .options(joinedload(Alert.student))
                                 .order_by(*risk.risk_list_order()).limit(10)).all()
     decisions = db.session.scalars(policy.scoped(current_user, ReturnDecision)
+                                   .options(joinedload(ReturnDecision.referral).joinedload(Referral.student))
                                    .order_by(ReturnDecision.created_at.desc()).limit(10)).all()
     follow_ups = db.session.scalars(policy.scoped(current_user, FollowUp).where(
         FollowUp.done_at.is_(None))  # scoped: students enrolled here now, old-school tasks with hand-over consent
+        .options(joinedload(FollowUp.student))
         .order_by(FollowUp.due_on, FollowUp.id).limit(50)).all()
     dashboard = teacher_dashboard(current_user, campaign_id=request.args.get("campaign", type=int),
                                   grade=request.args.get("grade", type=int))
     audit.record_list_view(current_user, "dashboards.teacher_home",
                            [a.student_id for a in alerts] + [d.student_id for d in decisions]
                            + [f.student_id for f in follow_ups])
-    db.session.commit()
-    return render_template("dashboards/teacher.html", classes=classes, roster_counts=roster_counts, campaigns=campaigns,
+    # Rendered before the commit: a commit expires every loaded row, and the template would re-read them one by one.
+    page = render_template("dashboards/teacher.html", classes=classes, roster_counts=roster_counts, campaigns=campaigns,
                            alerts=alerts, decisions=decisions, now=clock.now(), follow_ups=follow_ups,
                            today=clock.today(), dashboard=dashboard)
+    db.session.commit()
+    return page
 
 
 @bp.get("/doctor")
