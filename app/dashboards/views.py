@@ -13,7 +13,7 @@ from app.core import clock
 from app.dashboards.district import parse_month
 from app.dashboards.district_panels import district_dashboard
 from app.dashboards.doctor import doctor_dashboard
-from app.dashboards.teacher import keep_campaign_figures, teacher_dashboard
+from app.dashboards.teacher import teacher_dashboard
 from app.extensions import db
 from app.orgs.models import ClassGroup, Hospital, Partnership, School
 from app.risk import services as risk
@@ -34,12 +34,22 @@ def _sweep():
         db.session.commit()
 
 
+def _commit_keeping_loaded():
+    """Commit, but leave the loaded rows as they are: a page rendered after a plain commit re-reads every expired
+    row one SELECT at a time (hundreds on the teacher home), and rendering before the commit would keep SQLite's
+    writer lock (app/core/sqlite_writer.py) through the rendering."""
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
+
+
 @bp.get("/teacher")
 @policy.allow_roles(Role.TEACHER)
 def teacher_home():
     _sweep()
-    if keep_campaign_figures(current_user):
-        db.session.commit()  # campaign figures counted for the first time, or after new responses, are kept
     classes = db.session.scalars(policy.scoped(current_user, ClassGroup).order_by(ClassGroup.grade, ClassGroup.name)).all()
     roster_counts = dict(db.session.execute(
         select(Enrollment.class_group_id, func.count(Enrollment.id))
@@ -61,12 +71,10 @@ def teacher_home():
     audit.record_list_view(current_user, "dashboards.teacher_home",
                            [a.student_id for a in alerts] + [d.student_id for d in decisions]
                            + [f.student_id for f in follow_ups])
-    # Rendered before the commit: a commit expires every loaded row, and the template would re-read them one by one.
-    page = render_template("dashboards/teacher.html", classes=classes, roster_counts=roster_counts, campaigns=campaigns,
+    _commit_keeping_loaded()  # the audit row, and campaign figures counted for the first time or after new responses
+    return render_template("dashboards/teacher.html", classes=classes, roster_counts=roster_counts, campaigns=campaigns,
                            alerts=alerts, decisions=decisions, now=clock.now(), follow_ups=follow_ups,
                            today=clock.today(), dashboard=dashboard)
-    db.session.commit()
-    return page
 
 
 @bp.get("/doctor")
