@@ -227,9 +227,7 @@ def worklist(user, campaigns=None, figures=None):
     active = policy.scoped(user, Alert).where(Alert.status.in_(ACTIVE_ALERTS))
     alerts = db.session.scalars(active.options(joinedload(Alert.student))
                                 .order_by(*risk.risk_list_order()).limit(WORKLIST_ROWS)).all()
-    alert_counts = dict(db.session.execute(
-        select(Alert.level, func.count()).where(Alert.id.in_(active.with_only_columns(Alert.id)))
-        .group_by(Alert.level)).all())
+    alert_counts = dict(db.session.execute(active.with_only_columns(Alert.level, func.count()).group_by(Alert.level)).all())
     overdue_q = policy.scoped(user, FollowUp).where(FollowUp.done_at.is_(None), FollowUp.due_on < today)
     overdue = db.session.scalars(overdue_q.order_by(FollowUp.due_on).limit(WORKLIST_ROWS)).all()
     overdue_count = db.session.scalar(select(func.count()).select_from(overdue_q.subquery()))

@@ -56,9 +56,6 @@ def teacher_home():
         .where(Enrollment.school_id == current_user.school_id, Enrollment.end_date.is_(None))
         .group_by(Enrollment.class_group_id)).all())
     campaigns = db.session.scalars(policy.scoped(current_user, Campaign).order_by(Campaign.created_at.desc()).limit(10)).all()
-    alerts = db.session.scalars(policy.scoped(current_user, Alert).where(Alert.status.in_(ACTIVE_ALERTS))
-                                .options(joinedload(Alert.student))
-                                .order_by(*risk.risk_list_order()).limit(10)).all()
     decisions = db.session.scalars(policy.scoped(current_user, ReturnDecision)
                                    .options(joinedload(ReturnDecision.referral).joinedload(Referral.student))
                                    .order_by(ReturnDecision.created_at.desc()).limit(10)).all()
@@ -68,6 +65,7 @@ def teacher_home():
         .order_by(FollowUp.due_on, FollowUp.id).limit(50)).all()
     dashboard = teacher_dashboard(current_user, campaign_id=request.args.get("campaign", type=int),
                                   grade=request.args.get("grade", type=int))
+    alerts = dashboard.worklist["alerts"][:10]  # the risk list: the worklist's query and order (ends in Alert.id)
     audit.record_list_view(current_user, "dashboards.teacher_home",
                            [a.student_id for a in alerts] + [d.student_id for d in decisions]
                            + [f.student_id for f in follow_ups])
