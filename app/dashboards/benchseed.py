@@ -127,6 +127,7 @@ def seed(students: int, responses: int, schools: int, rng_seed=0, echo=print):
                for i, s in enumerate(student_ids)])
         trait = rng.beta(1.2, 6.0, per_school)
         resp_rows, score_rows, alert_rows, ref_rows, ass_rows, dec_rows, fu_rows = [], [], [], [], [], [], []
+        unresolved = set()  # (student, level): like risk.raise_alert, a later result joins the open alert
         for j in range(campaigns_per_school):
             latest = j == campaigns_per_school - 1
             opens = now - timedelta(hours=1) if latest else now - timedelta(days=30 * (campaigns_per_school - 1 - j) + 3, hours=int(rng.integers(0, 48)))
@@ -166,6 +167,10 @@ def seed(students: int, responses: int, schools: int, rng_seed=0, echo=print):
                 ack_h = float(rng.lognormal(np.log(target_h * 0.6), 0.8))
                 acked = opened + timedelta(hours=ack_h) if ack_h < age_h else None
                 resolved = opened + timedelta(days=10) if acked and age_h > 24 * 20 else None
+                if (int(student_ids[who[i]]), level) in unresolved:
+                    continue
+                if resolved is None:
+                    unresolved.add((int(student_ids[who[i]]), level))
                 aid = ids.take(Alert)
                 alert_rows.append((aid, int(student_ids[who[i]]), school.id, None, level, REASONS[level],
                                    "resolved" if resolved else ("acknowledged" if acked else "open"), opened,

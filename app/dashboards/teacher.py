@@ -9,8 +9,8 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import aliased, joinedload
 
 import screening_scales
 
@@ -184,24 +184,37 @@ def reliable_deterioration(user, campaigns=None, limit=100, figures=None):
             key = (student_id, code)
             if key not in found or found[key]["at"] < at:
                 found[key] = {"student_id": student_id, "scale": code, "before": before, "after": after, "at": at}
-    if not found:
-        return []
-    student_ids = list({k[0] for k in found})
-    latest = {(sid, code): at for sid, code, at in db.session.execute(
-        select(Response.student_id, Response.scale_code, func.max(Response.submitted_at))
-        .where(Response.student_id.in_(student_ids), Response.submitted_at >= since)
-        .group_by(Response.student_id, Response.scale_code))}
-    students = {s.id: s for s in db.session.scalars(policy.scoped(user, Student).where(Student.id.in_(student_ids)))}
+    # Newest first (a stable sort, so ties keep their order), checked a batch at a time until `limit` are kept:
+    # only the students that can be listed are loaded, not every student with a deterioration this term.
+    candidates = sorted(found.values(), key=lambda f: f["at"], reverse=True)
     registry = current_app.extensions["scales"]
     out = []
-    for key, f in found.items():
-        last = latest.get(key)
-        if f["student_id"] in students and last is not None and last.isoformat() == f["at"]:
-            probe = screening_scales.reliable_change(registry.get(f["scale"]), 0, 0)
-            out.append(dict(f, student=students[f["student_id"]], at=last,
-                            threshold=round(probe["threshold_points"], 1) if probe else None))
-    out.sort(key=lambda f: f["at"], reverse=True)
+    for start in range(0, len(candidates), DETERIORATION_BATCH):
+        batch = candidates[start:start + DETERIORATION_BATCH]
+        student_ids = list({f["student_id"] for f in batch})
+        # The student's latest response on the scale: no lower bound on the date is needed, the candidate itself
+        # lies in the window; without it the planner walks ix_responses_student_scale_submitted per student.
+        latest = {(sid, code): at for sid, code, at in db.session.execute(
+            select(Response.student_id, Response.scale_code, func.max(Response.submitted_at))
+            .where(Response.student_id.in_(student_ids), Response.scale_code.in_({f["scale"] for f in batch}))
+            .group_by(Response.student_id, Response.scale_code))}
+        batch = [f for f in batch if (last := latest.get((f["student_id"], f["scale"]))) is not None
+                 and last.isoformat() == f["at"]]
+        if not batch:
+            continue
+        students = {s.id: s for s in db.session.scalars(
+            policy.scoped(user, Student).where(Student.id.in_({f["student_id"] for f in batch})))}
+        for f in batch:
+            if f["student_id"] in students:
+                probe = screening_scales.reliable_change(registry.get(f["scale"]), 0, 0)
+                out.append(dict(f, student=students[f["student_id"]], at=latest[(f["student_id"], f["scale"])],
+                                threshold=round(probe["threshold_points"], 1) if probe else None))
+        if len(out) >= limit:
+            break
     return out[:limit]
+
+
+DETERIORATION_BATCH = 200
 
 
 WORKLIST_ROWS = 20
@@ -214,17 +227,15 @@ def worklist(user, campaigns=None, figures=None):
     active = policy.scoped(user, Alert).where(Alert.status.in_(ACTIVE_ALERTS))
     alerts = db.session.scalars(active.options(joinedload(Alert.student))
                                 .order_by(*risk.risk_list_order()).limit(WORKLIST_ROWS)).all()
-    alert_counts = dict(db.session.execute(
-        select(Alert.level, func.count()).where(Alert.id.in_(active.with_only_columns(Alert.id)))
-        .group_by(Alert.level)).all())
+    alert_counts = dict(db.session.execute(active.with_only_columns(Alert.level, func.count()).group_by(Alert.level)).all())
     overdue_q = policy.scoped(user, FollowUp).where(FollowUp.done_at.is_(None), FollowUp.due_on < today)
     overdue = db.session.scalars(overdue_q.order_by(FollowUp.due_on).limit(WORKLIST_ROWS)).all()
     overdue_count = db.session.scalar(select(func.count()).select_from(overdue_q.subquery()))
-    latest = (select(ReturnDecision.student_id, func.max(ReturnDecision.id).label("id"))
-              .group_by(ReturnDecision.student_id).subquery())
+    later = aliased(ReturnDecision)  # the student's latest decision only: none newer for the same student
     under_review = db.session.scalars(
-        policy.scoped(user, ReturnDecision).join(latest, latest.c.id == ReturnDecision.id)
-        .where(ReturnDecision.outcome.in_((DecisionOutcome.CLEARED_WITH_CONDITIONS, DecisionOutcome.NOT_CLEARED)))
+        policy.scoped(user, ReturnDecision)
+        .where(~exists().where(later.student_id == ReturnDecision.student_id, later.id > ReturnDecision.id),
+               ReturnDecision.outcome.in_((DecisionOutcome.CLEARED_WITH_CONDITIONS, DecisionOutcome.NOT_CLEARED)))
         .options(joinedload(ReturnDecision.referral).joinedload(Referral.student))
         .order_by(ReturnDecision.review_on.is_(None), ReturnDecision.review_on).limit(WORKLIST_ROWS)).all()
     ids = [f.student_id for f in overdue]
@@ -233,13 +244,6 @@ def worklist(user, campaigns=None, figures=None):
     return {"alerts": alerts, "alert_counts": alert_counts, "overdue_follow_ups": overdue, "overdue_count": overdue_count,
             "names": names, "deterioration": reliable_deterioration(user, campaigns, figures=figures),
             "under_review": under_review, "today": today}
-
-
-def keep_campaign_figures(user) -> bool:
-    """Store the figures of the school's campaigns that have none yet or got new responses; True when something
-    was written (the caller commits)."""
-    many_figures(school_campaigns(user))
-    return db.session.info.pop("campaign_figures_written", False)
 
 
 def teacher_dashboard(user, campaign_id=None, with_worklist=True, grade=None):

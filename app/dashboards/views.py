@@ -2,6 +2,7 @@
 from flask import Blueprint, render_template, request
 from flask_login import current_user
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from app.accounts.models import Role, User
 from app.audit import services as audit
@@ -12,7 +13,7 @@ from app.core import clock
 from app.dashboards.district import parse_month
 from app.dashboards.district_panels import district_dashboard
 from app.dashboards.doctor import doctor_dashboard
-from app.dashboards.teacher import keep_campaign_figures, teacher_dashboard
+from app.dashboards.teacher import teacher_dashboard
 from app.extensions import db
 from app.orgs.models import ClassGroup, Hospital, Partnership, School
 from app.risk import services as risk
@@ -33,31 +34,42 @@ def _sweep():
         db.session.commit()
 
 
+def _commit_keeping_loaded():
+    """Commit, but leave the loaded rows as they are: a page rendered after a plain commit re-reads every expired
+    row one SELECT at a time (hundreds on the teacher home), and rendering before the commit would keep SQLite's
+    writer lock (app/core/sqlite_writer.py) through the rendering."""
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
+
+
 @bp.get("/teacher")
 @policy.allow_roles(Role.TEACHER)
 def teacher_home():
     _sweep()
-    if keep_campaign_figures(current_user):
-        db.session.commit()  # campaign figures counted for the first time, or after new responses, are kept
     classes = db.session.scalars(policy.scoped(current_user, ClassGroup).order_by(ClassGroup.grade, ClassGroup.name)).all()
     roster_counts = dict(db.session.execute(
         select(Enrollment.class_group_id, func.count(Enrollment.id))
         .where(Enrollment.school_id == current_user.school_id, Enrollment.end_date.is_(None))
         .group_by(Enrollment.class_group_id)).all())
     campaigns = db.session.scalars(policy.scoped(current_user, Campaign).order_by(Campaign.created_at.desc()).limit(10)).all()
-    alerts = db.session.scalars(policy.scoped(current_user, Alert).where(Alert.status.in_(ACTIVE_ALERTS))
-                                .order_by(*risk.risk_list_order()).limit(10)).all()
     decisions = db.session.scalars(policy.scoped(current_user, ReturnDecision)
+                                   .options(joinedload(ReturnDecision.referral).joinedload(Referral.student))
                                    .order_by(ReturnDecision.created_at.desc()).limit(10)).all()
     follow_ups = db.session.scalars(policy.scoped(current_user, FollowUp).where(
         FollowUp.done_at.is_(None))  # scoped: students enrolled here now, old-school tasks with hand-over consent
+        .options(joinedload(FollowUp.student))
         .order_by(FollowUp.due_on, FollowUp.id).limit(50)).all()
     dashboard = teacher_dashboard(current_user, campaign_id=request.args.get("campaign", type=int),
                                   grade=request.args.get("grade", type=int))
+    alerts = dashboard.worklist["alerts"][:10]  # the risk list: the worklist's query and order (ends in Alert.id)
     audit.record_list_view(current_user, "dashboards.teacher_home",
                            [a.student_id for a in alerts] + [d.student_id for d in decisions]
                            + [f.student_id for f in follow_ups])
-    db.session.commit()
+    _commit_keeping_loaded()  # the audit row, and campaign figures counted for the first time or after new responses
     return render_template("dashboards/teacher.html", classes=classes, roster_counts=roster_counts, campaigns=campaigns,
                            alerts=alerts, decisions=decisions, now=clock.now(), follow_ups=follow_ups,
                            today=clock.today(), dashboard=dashboard)
