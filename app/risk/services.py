@@ -71,17 +71,12 @@ def _join(alert, student_id, *, response_id=None, by=None, note=None):
 
 
 def raise_alert(student, school_id, level, reason, *, response=None, by=None, note=None):
-    """Open an alert, or join the open one with the same student, level and reason."""
-    return open_or_join_alert(student.id, school_id, level, reason, response_id=response.id if response else None,
-                              by=by, note=note)
-
-
-def open_or_join_alert(student_id, school_id, level, reason, *, response_id=None, by=None, note=None):
     """Open an alert, or join the open one with the same student, level and reason.
 
     A unique index over unresolved (student, level, reason) backs the check, so two submissions at
     the same moment still end in one alert: the loser of the race joins the winner's alert.
     """
+    student_id, response_id = student.id, response.id if response else None
     if level not in ALERT_LEVELS:
         raise AlertError(f"no alert for level {level}")
     existing = find_open_alert(student_id, level, reason)
@@ -122,7 +117,7 @@ def raise_concern(student, level, category, note, *, by):
 def raise_alerts_for_responses(results) -> list[dict]:
     """Open or join the alerts of a batch of screening results [(student_id, school_id, response_id, risk)].
 
-    The batch form of open_or_join_alert for the submission writer: one query for the open alerts, one insert
+    The batch form of raise_alert for the submission writer: one query for the open alerts, one insert
     for the new ones, one for the joins. It runs under the writer's transaction; when another process opened
     the same alert at the same moment the unique index fails the flush and the writer decides each
     submission again alone, which then joins that alert. Returns the audit events (record_many's form) for
