@@ -149,6 +149,18 @@ def _register_blueprints(app):
         app.register_blueprint(bp)
 
 
+SECURITY_HEADERS = (
+    ("Content-Security-Policy",
+     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+     "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+     "form-action 'self'; frame-ancestors 'none'"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "no-referrer"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+)
+
+
 def _register_request_hooks(app):
     from app.auth import policy
 
@@ -178,7 +190,7 @@ def _register_request_hooks(app):
 
     @app.before_request
     def staff_idle_timeout():
-        if not current_user.is_authenticated:
+        if policy.is_bearer_api(request) or not current_user.is_authenticated:
             return None
         now = int(clock.now().timestamp())
         last_seen = session.get("last_seen")
@@ -192,16 +204,10 @@ def _register_request_hooks(app):
     @app.after_request
     def security_headers(response):
         headers = response.headers
-        headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-            "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
-            "form-action 'self'; frame-ancestors 'none'",
-        )
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Referrer-Policy", "no-referrer")
-        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        present = {name.lower() for name in headers.keys()}  # one pass: setdefault scans the headers each time
+        for name, value in SECURITY_HEADERS:
+            if name.lower() not in present:
+                headers.add(name, value)
         if request.endpoint != "static":
             # Pages and API answers may carry student data: never cache them anywhere.
             headers["Cache-Control"] = "no-store"

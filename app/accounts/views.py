@@ -142,7 +142,7 @@ ENROLMENT_OPEN_ENDPOINTS = {"accounts.second_factor", "accounts.logout", "accoun
 
 @bp.before_app_request
 def force_second_factor_enrolment():
-    if not current_user.is_authenticated or not current_user.must_enrol_second_factor:
+    if policy.is_bearer_api(request) or not current_user.is_authenticated or not current_user.must_enrol_second_factor:
         return None
     if request.endpoint in ENROLMENT_OPEN_ENDPOINTS or not request.endpoint or not policy.is_declared(request.endpoint):
         return None

@@ -3,8 +3,15 @@ from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 
+_serializers = {}  # one per secret key: built once, not on every request
+
+
 def _serializer():
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="xinqiao-student-session")
+    secret = current_app.config["SECRET_KEY"]
+    serializer = _serializers.get(secret)
+    if serializer is None:
+        serializer = _serializers[secret] = URLSafeTimedSerializer(secret, salt="xinqiao-student-session")
+    return serializer
 
 
 def issue(campaign_id: int, student_id: int) -> str:

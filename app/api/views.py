@@ -161,6 +161,13 @@ def _token_ids():
     return tokens.read(header[7:].strip()) if header.startswith("Bearer ") else None
 
 
+@limiter.request_filter
+def _submissions_not_rate_limited():
+    # A submission needs a signed session token and is stored at most once per questionnaire; the limiter's
+    # lookup of limits this endpoint does not have cost a sixth of its CPU (bench/README.md).
+    return request.endpoint == "api.submit_response"
+
+
 @bp.post("/responses")
 @policy.public
 def submit_response():

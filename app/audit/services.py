@@ -2,7 +2,7 @@
 import hashlib
 import json
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import select, text
 
 from app.audit.models import AuditEvent
 from app.core import clock
@@ -32,13 +32,17 @@ def _role_of(actor) -> str:
     return actor.role.value if actor is not None else "system"
 
 
+_CHAIN_END = select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
+_PG_LOCK = text("SELECT pg_advisory_xact_lock(:k)")
+
+
 def _last_hash() -> str:
     """The chain's end, read after taking the append lock (PostgreSQL) so that the chain never forks."""
-    session = db.session
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_AUDIT_LOCK})
-    session.flush()
-    return session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)) or GENESIS
+    db.session.flush()  # events added as objects earlier in the transaction come first
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(_PG_LOCK, {"k": _PG_AUDIT_LOCK})
+    return connection.execute(_CHAIN_END).scalar() or GENESIS
 
 
 def _row(actor, action, object_type, object_id=None, student_id=None, outcome="ok", detail=None, *, prev) -> dict:
@@ -58,6 +62,9 @@ def record(actor, action: str, object_type: str, object_id=None, student_id=None
     return event
 
 
+_INSERT_EVENTS = AuditEvent.__table__.insert()
+
+
 def record_many(events: list[dict]) -> None:
     """Append several events in one multi-row insert (a batch of submissions).
 
@@ -70,7 +77,7 @@ def record_many(events: list[dict]) -> None:
     for fields in events:
         rows.append(_row(prev=prev, **fields))
         prev = rows[-1]["hash"]
-    db.session.execute(insert(AuditEvent.__table__), rows)
+    db.session.connection().execute(_INSERT_EVENTS, rows)
 
 
 def verify() -> list[str]:

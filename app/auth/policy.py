@@ -71,6 +71,15 @@ def is_declared(endpoint: str) -> bool:
     return blueprint in GUARDED_BLUEPRINTS
 
 
+# The student API under /api/v1 authenticates every request by its bearer token: staff session hooks
+# (idle timeout, second-factor enrolment) do not apply to it and need not load a staff user.
+BEARER_API_BLUEPRINT = "api"
+
+
+def is_bearer_api(req) -> bool:
+    return req.blueprint == BEARER_API_BLUEPRINT
+
+
 # --- scopes: SQL conditions, so list queries are scoped at the source ------------------------
 
 def _enrolled_now(student_id_col, *, school_id=None, class_group_id=None):

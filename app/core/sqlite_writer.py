@@ -15,6 +15,10 @@ import threading
 from sqlalchemy import event
 
 
+# Execution option for a connection that only reads: its transaction takes neither the lock nor SQLite's.
+READ_ONLY = "xinqiao_read_only"
+
+
 class WriterLock:
     def __init__(self, lock_path: str | None, timeout_s: float):
         self.lock_path, self.timeout_s = lock_path, timeout_s
@@ -62,6 +66,9 @@ def install(engine, timeout_s: float) -> WriterLock:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")  # a snapshot for reading: WAL readers never wait for the writer
+            return
         key = _key(connection.connection)
         lock.acquire(key)
         try:

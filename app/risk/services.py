@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, insert, select, update
+from sqlalchemy import bindparam, case, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.audit import services as audit
@@ -114,12 +114,18 @@ def raise_concern(student, level, category, note, *, by):
     return raise_alert(student, by.school_id, level, category, by=by, note=note or None)
 
 
+_OPEN_ALERTS = select(Alert.id, Alert.student_id, Alert.level, Alert.reason).where(
+    Alert.student_id.in_(bindparam("student_ids", expanding=True)), Alert.status != AlertStatus.RESOLVED)
+_INSERT_ALERTS = Alert.__table__.insert().returning(Alert.__table__.c.id, sort_by_parameter_order=True)
+_INSERT_JOINS = AlertJoin.__table__.insert()
+
+
 def raise_alerts_for_responses(results) -> list[dict]:
     """Open or join the alerts of a batch of screening results [(student_id, school_id, response_id, risk)].
 
     The batch form of raise_alert for the submission writer: one query for the open alerts, one insert
     for the new ones, one for the joins. It runs under the writer's transaction; when another process opened
-    the same alert at the same moment the unique index fails the flush and the writer decides each
+    the same alert at the same moment the unique index fails the insert and the writer decides each
     submission again alone, which then joins that alert. Returns the audit events (record_many's form) for
     the caller to append with its own, in one go.
     """
@@ -127,9 +133,9 @@ def raise_alerts_for_responses(results) -> list[dict]:
             for sid, school_id, rid, level in results if level in ALERT_LEVELS]
     if not hits:
         return []
-    open_alerts = {(sid, level, reason): alert_id for alert_id, sid, level, reason in db.session.execute(
-        select(Alert.id, Alert.student_id, Alert.level, Alert.reason).where(
-            Alert.student_id.in_({h[0] for h in hits}), Alert.status != AlertStatus.RESOLVED))}
+    connection = db.session.connection()
+    open_alerts = {(sid, level, reason): alert_id for alert_id, sid, level, reason in connection.execute(
+        _OPEN_ALERTS, {"student_ids": list({h[0] for h in hits})})}
     opened, joins, now = [], [], clock.now()
     for sid, school_id, rid, level, reason in hits:
         if (sid, level, reason) in open_alerts:
@@ -139,12 +145,12 @@ def raise_alerts_for_responses(results) -> list[dict]:
             opened.append(dict(student_id=sid, school_id=school_id, response_id=rid, level=level, reason=reason,
                                status=AlertStatus.OPEN, opened_at=now, due_at=due_at_for(level, now)))
     if opened:
-        ids = db.session.scalars(insert(Alert).returning(Alert.id, sort_by_parameter_order=True), opened).all()
+        ids = connection.execute(_INSERT_ALERTS, opened).scalars().all()
         for alert_id, row in zip(ids, opened):
             row["id"] = open_alerts[(row["student_id"], row["level"], row["reason"])] = alert_id
     if joins:
-        db.session.execute(insert(AlertJoin), [dict(alert_id=open_alerts[key], response_id=rid, joined_at=now)
-                                               for _sid, rid, key in joins])
+        connection.execute(_INSERT_JOINS, [dict(alert_id=open_alerts[key], response_id=rid, joined_at=now)
+                                           for _sid, rid, key in joins])
     for row in opened:
         if row["level"] in notifications.ALERT_LEVELS_NOTIFIED:
             notifications.notify_alert_opened(db.session.get(Alert, row["id"]))

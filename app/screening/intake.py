@@ -17,15 +17,15 @@ import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 import screening_scales
 from app.audit import services as audit
-from app.core import clock
+from app.core import clock, sqlite_writer
 from app.extensions import db
 from app.risk import services as risk
-from app.screening.models import Campaign, Response, Score, campaign_classes
+from app.screening.models import Campaign, Response, Score, campaign_classes, campaign_open
 from app.students.consent import students_with_consent
 from app.students.models import ConsentKind, Enrollment
 
@@ -112,28 +112,45 @@ def _local_date(moment: datetime) -> date:
     return moment.astimezone(clock.LOCAL_TZ).date()
 
 
-def _facts(subs):
-    """Everything the rules ask of the database, for the whole batch, in five queries."""
+# The batch's questions, built once: a statement built per batch costs more than the query it runs.
+_STORED = (select(Response.id, Response.idempotency_key, Response.campaign_id, Response.student_id,
+                  Response.submitted_at, Score.risk, Score.flags)
+           .outerjoin(Score, Score.response_id == Response.id)
+           .where(Response.idempotency_key.in_(bindparam("keys", expanding=True))))
+_CAMPAIGNS = (select(Campaign.id, Campaign.school_id, Campaign.scale_codes, Campaign.status, Campaign.opens_at,
+                     Campaign.closes_at)
+              .where(Campaign.id.in_(bindparam("campaign_ids", expanding=True))))
+_SUBMITTED = (select(Response.campaign_id, Response.student_id, Response.scale_code)
+              .where(Response.campaign_id.in_(bindparam("campaign_ids", expanding=True)),
+                     Response.student_id.in_(bindparam("student_ids", expanding=True))))
+_ENROLMENTS = (select(campaign_classes.c.campaign_id, Enrollment.student_id, Enrollment.class_group_id,
+                      Enrollment.start_date, Enrollment.end_date)
+               .join(campaign_classes, campaign_classes.c.class_group_id == Enrollment.class_group_id)
+               .where(campaign_classes.c.campaign_id.in_(bindparam("campaign_ids", expanding=True)),
+                      Enrollment.student_id.in_(bindparam("student_ids", expanding=True))))
+
+
+@dataclass
+class Facts:
+    """What the rules ask of the database about a batch, read in five queries."""
+    stored: dict        # idempotency key -> the stored response (id, submitted_at, risk, flags ...)
+    campaigns: dict     # campaign id -> (id, school_id, scale_codes, status, opens_at, closes_at)
+    submitted: set      # (campaign_id, student_id, scale_code) already stored
+    enrolments: dict    # (campaign_id, student_id) -> [(class_group_id, start, end)]
+    consenting: set     # student ids whose screening consent is in force
+
+
+def read_facts(connection, subs) -> Facts:
     keys = [s.idempotency_key for s in subs]
-    campaign_ids = {s.campaign_id for s in subs}
-    student_ids = {s.student_id for s in subs}
-    stored = {row.idempotency_key: row for row in db.session.execute(
-        select(Response.id, Response.idempotency_key, Response.campaign_id, Response.student_id,
-               Response.submitted_at, Score.risk, Score.flags)
-        .outerjoin(Score, Score.response_id == Response.id).where(Response.idempotency_key.in_(keys)))}
-    campaigns = {c.id: c for c in db.session.scalars(select(Campaign).where(Campaign.id.in_(campaign_ids)))}
-    submitted = set(db.session.execute(
-        select(Response.campaign_id, Response.student_id, Response.scale_code)
-        .where(Response.campaign_id.in_(campaign_ids), Response.student_id.in_(student_ids))).tuples())
+    ids = {"campaign_ids": list({s.campaign_id for s in subs}), "student_ids": list({s.student_id for s in subs})}
+    stored = {row.idempotency_key: row for row in connection.execute(_STORED, {"keys": keys})}
+    campaigns = {row.id: row for row in connection.execute(_CAMPAIGNS, ids)}
+    submitted = set(connection.execute(_SUBMITTED, ids).tuples())
     enrolments = {}
-    for campaign_id, student_id, class_group_id, start, end in db.session.execute(
-            select(campaign_classes.c.campaign_id, Enrollment.student_id, Enrollment.class_group_id,
-                   Enrollment.start_date, Enrollment.end_date)
-            .join(campaign_classes, campaign_classes.c.class_group_id == Enrollment.class_group_id)
-            .where(campaign_classes.c.campaign_id.in_(campaign_ids), Enrollment.student_id.in_(student_ids))):
+    for campaign_id, student_id, class_group_id, start, end in connection.execute(_ENROLMENTS, ids):
         enrolments.setdefault((campaign_id, student_id), []).append((class_group_id, start, end))
-    consenting = students_with_consent(student_ids, ConsentKind.SCREENING)
-    return stored, campaigns, submitted, enrolments, consenting
+    consenting = students_with_consent(ids["student_ids"], ConsentKind.SCREENING, connection=connection)
+    return Facts(stored, campaigns, submitted, enrolments, consenting)
 
 
 def _class_on(enrolments, on: date):
@@ -143,12 +160,13 @@ def _class_on(enrolments, on: date):
     return None
 
 
-def _decide(subs):
+def _decide(subs, facts: Facts):
     """Apply the rules in order to every submission; returns [(submission, campaign, class_group_id)] to store.
 
     Refused and already-stored submissions get their outcome here. A key seen twice in one batch is stored once.
     """
-    stored, campaigns, submitted, enrolments, consenting = _facts(subs)
+    stored, campaigns, enrolments, consenting = facts.stored, facts.campaigns, facts.enrolments, facts.consenting
+    submitted = set(facts.submitted)  # grows with the batch: the same questionnaire twice in it is stored once
     accepted, first_of_key = [], {}
     for sub in subs:
         sub.outcome, sub.duplicate_of = None, first_of_key.get(sub.idempotency_key)
@@ -164,7 +182,7 @@ def _decide(subs):
             continue
         campaign = campaigns.get(sub.campaign_id)
         error = None
-        if campaign is None or not campaign.is_open(sub.received_at):
+        if campaign is None or not campaign_open(campaign, sub.received_at):
             error = ScreeningError("campaign_closed")
         elif sub.scale_code not in campaign.scale_codes:
             error = ScreeningError("scale_not_in_campaign")
@@ -188,20 +206,30 @@ def _decide(subs):
     return accepted
 
 
-def store(subs) -> None:
+_RESPONSES, _SCORES = Response.__table__, Score.__table__
+_INSERT_RESPONSES = _RESPONSES.insert().returning(_RESPONSES.c.id, sort_by_parameter_order=True)
+_INSERT_SCORES = _SCORES.insert()
+
+
+def store(subs, facts: Facts | None = None) -> None:
     """Check, store, score, route and audit `subs` in the caller's transaction; every submission's outcome is
     then a Receipt or a ScreeningError. A response, its score, its alert and its audit row are written in the
-    same transaction, so the caller's commit stores all of them or none."""
-    accepted = _decide(subs)
+    same transaction, so the caller's commit stores all of them or none.
+
+    `facts` read before the transaction (the writer reads them outside SQLite's write lock) may be stale by
+    the time of the insert: the unique indexes on the key, on (campaign, student, scale) and on open alerts
+    then fail the transaction and the writer decides each submission again with facts read inside it.
+    """
+    connection = db.session.connection()
+    accepted = _decide(subs, facts or read_facts(connection, subs))
     if accepted:
-        rows = [{
+        ids = connection.execute(_INSERT_RESPONSES, [{
             "campaign_id": sub.campaign_id, "student_id": sub.student_id, "school_id": campaign.school_id,
             "class_group_id": class_group_id, "scale_code": sub.scale_code, "scale_version": sub.scale_version,
             "answers": sub.answers, "quality_flags": list(sub.quality_flags), "started_at": sub.started_at,
             "submitted_at": sub.received_at, "idempotency_key": sub.idempotency_key,
-        } for sub, campaign, class_group_id in accepted]
-        ids = db.session.scalars(insert(Response).returning(Response.id, sort_by_parameter_order=True), rows).all()
-        db.session.execute(insert(Score), [{
+        } for sub, campaign, class_group_id in accepted]).scalars().all()
+        connection.execute(_INSERT_SCORES, [{
             "response_id": response_id, "total": sub.result.total, "band": sub.result.band, "risk": sub.result.risk,
             "flags": list(sub.result.flags), "subscales": dict(sub.result.subscales), "scored_at": sub.received_at,
         } for response_id, (sub, _c, _g) in zip(ids, accepted)])
@@ -283,7 +311,7 @@ class Writer:
 
     def _write(self, batch):
         try:
-            self._commit(batch)
+            self._commit(batch, self._read_facts(batch))
             return
         except Exception as exc:
             db.session.rollback()
@@ -304,8 +332,15 @@ class Writer:
                         sub.finish(exc)
                         break
 
-    def _commit(self, batch):
-        store(batch)
+    @staticmethod
+    def _read_facts(batch) -> Facts:
+        # Read before the write transaction, so that on SQLite the two workers' writers overlap instead of
+        # taking turns on the write lock for the reading too; store() explains why stale facts are safe.
+        with db.engine.connect().execution_options(**{sqlite_writer.READ_ONLY: True}) as connection:
+            return read_facts(connection, batch)
+
+    def _commit(self, batch, facts: Facts | None = None):
+        store(batch, facts)
         mail = bool(db.session.info.pop("mail_pending", False))
         db.session.commit()
         for sub in batch:  # answered only now: what a Receipt names is on disk

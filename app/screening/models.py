@@ -42,7 +42,12 @@ class Campaign(db.Model):
     created_by = relationship("User")
 
     def is_open(self, at: datetime) -> bool:
-        return self.status == CampaignStatus.OPEN and self.opens_at <= at < self.closes_at
+        return campaign_open(self, at)
+
+
+def campaign_open(campaign, at: datetime) -> bool:
+    """Open at `at`: a Campaign, or a row with its status, opens_at and closes_at."""
+    return campaign.status == CampaignStatus.OPEN and campaign.opens_at <= at < campaign.closes_at
 
 
 class CampaignParticipant(db.Model):

@@ -27,14 +27,14 @@ def test_a_class_at_once_is_stored_in_batches_each_submission_once(app, whole_cl
     writer = app.extensions["submission_writer"]
     real_store, sizes = intake.store, []
 
-    def store_after_the_class_queued(subs):
+    def store_after_the_class_queued(subs, facts=None):
         # The first transaction waits until most of the class is queued: the next one must take them together.
         if not sizes:
             deadline = time.monotonic() + 20
             while writer.queue.qsize() < CLASS_SIZE - 10 and time.monotonic() < deadline:
                 time.sleep(0.01)
         sizes.append(len(subs))
-        return real_store(subs)
+        return real_store(subs, facts)
 
     monkeypatch.setattr(intake, "store", store_after_the_class_queued)
     statuses = [None] * CLASS_SIZE
@@ -101,22 +101,23 @@ def test_one_batch_applies_every_rule_to_each_submission(app, whole_class):
 
 
 def test_a_batch_that_breaks_a_unique_rule_is_decided_again_one_by_one(app, whole_class, monkeypatch):
-    """Another process stored the same key between this batch's checks and its insert."""
+    """Another process stored the same key between this batch's checks (read before the write transaction)
+    and its insert."""
     key = str(uuid.uuid4())
     stored_first = _sub(app, whole_class, 0, "PHQ-9", PHQ9_LOW, key)
     with app.app_context():
         intake.store([stored_first])
         db.session.commit()
-    real_facts, calls = intake._facts, []
+    real_facts, calls = intake.read_facts, []
 
-    def stale_first_look(subs):
+    def stale_first_look(connection, subs):
         calls.append(len(subs))
-        stored, campaigns, submitted, enrolments, consenting = real_facts(subs)
+        facts = real_facts(connection, subs)
         if len(calls) == 1:  # what the checks saw before the other process committed
-            stored, submitted = {}, set()
-        return stored, campaigns, submitted, enrolments, consenting
+            facts.stored, facts.submitted = {}, set()
+        return facts
 
-    monkeypatch.setattr(intake, "_facts", stale_first_look)
+    monkeypatch.setattr(intake, "read_facts", stale_first_look)
     retry = _sub(app, whole_class, 0, "PHQ-9", PHQ9_LOW, key)
     other = _sub(app, whole_class, 1, "PHQ-9", PHQ9_LOW)
     writer = app.extensions["submission_writer"]
@@ -134,10 +135,10 @@ def test_a_batch_that_breaks_a_unique_rule_is_decided_again_one_by_one(app, whol
 def test_a_submission_that_fails_does_not_take_the_classmates_with_it(app, whole_class, monkeypatch):
     real_store = intake.store
 
-    def store_failing_for_student_1(subs):
+    def store_failing_for_student_1(subs, facts=None):
         if any(sub.student_id == whole_class.student_ids[1] for sub in subs):
             raise RuntimeError("simulated bug for one submission")
-        return real_store(subs)
+        return real_store(subs, facts)
 
     monkeypatch.setattr(intake, "store", store_failing_for_student_1)
     batch = [_sub(app, whole_class, i, "PHQ-9", PHQ9_LOW) for i in range(3)]
@@ -153,9 +154,9 @@ def test_a_submission_that_fails_does_not_take_the_classmates_with_it(app, whole
 def test_a_slow_writer_answers_503_and_the_retry_gets_the_stored_row(app, whole_class, monkeypatch):
     real_store, stored = intake.store, threading.Event()
 
-    def slow_store(subs):
+    def slow_store(subs, facts=None):
         time.sleep(0.5)
-        real_store(subs)
+        real_store(subs, facts)
         stored.set()
 
     monkeypatch.setattr(intake, "store", slow_store)
@@ -172,3 +173,37 @@ def test_a_slow_writer_answers_503_and_the_retry_gets_the_stored_row(app, whole_
     with app.app_context():
         assert db.session.scalar(select(func.count(Response.id))) == 1
         assert db.session.scalar(select(Response.id)) == retry.get_json()["response_id"]
+
+
+def test_the_writer_reads_a_batchs_facts_while_another_writer_holds_the_write_lock(app, whole_class):
+    """The facts are read before the write transaction: on SQLite the two workers' writers overlap instead of
+    taking turns for the reading as well (bench/README.md)."""
+    batch = [_sub(app, whole_class, i, "PHQ-9", PHQ9_LOW) for i in range(3)]
+    holding, release = threading.Event(), threading.Event()
+
+    def other_writer():
+        with app.app_context():
+            db.session.execute(select(func.count(Response.id)))  # BEGIN IMMEDIATE under the writer lock
+            holding.set()
+            release.wait(10)
+            db.session.rollback()
+
+    thread = threading.Thread(target=other_writer)
+    thread.start()
+    try:
+        assert holding.wait(10)
+        read = {}
+        reader = threading.Thread(target=lambda: read.update(facts=_read_in_context(app, batch)))
+        reader.start()
+        reader.join(5)
+        assert not reader.is_alive(), "reading the facts waited for the other writer"
+        assert read["facts"].consenting == {whole_class.student_ids[i] for i in range(3)}
+        assert read["facts"].stored == {}
+    finally:
+        release.set()
+        thread.join(10)
+
+
+def _read_in_context(app, batch):
+    with app.app_context():
+        return intake.Writer._read_facts(batch)
