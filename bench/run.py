@@ -39,7 +39,8 @@ class Server:
     def __init__(self, target, env):
         self.port = free_port()
         self.proc = subprocess.Popen(
-            [str(ROOT / ".venv" / "bin" / "gunicorn"), "-c", str(ROOT / "bench" / "gunicorn_conf.py"),
+            [str(ROOT / ".venv" / "bin" / "gunicorn"),
+             "-c", env.get("BENCH_GUNICORN_CONF", str(ROOT / "bench" / "gunicorn_conf.py")),
              "-b", f"127.0.0.1:{self.port}", target],
             cwd=ROOT, env=env, start_new_session=True)
         deadline = time.monotonic() + 60

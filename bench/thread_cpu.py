@@ -1,0 +1,103 @@
+"""Where the server's CPU goes per submission: per-thread CPU of the gunicorn workers under load (bench/README.md).
+
+    .venv/bin/python -m bench.thread_cpu [N]                  the product, SQLite, 50 clients, N submissions
+    .venv/bin/python -m bench.thread_cpu [N] --instant-writer the same with the writer answering at once
+                                                              (the request path alone: not a product mode)
+
+CPU time per thread comes from /proc/<pid>/task/<tid>/stat; threads are named with `py-spy dump`
+(request threads, the submission writer, gunicorn's main thread). Linux only.
+"""
+import collections
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from bench import loadgen, run, seed
+
+WARMUP = 500
+# A gunicorn config that loads bench/gunicorn_conf.py and, in each worker, replaces the writer's submit().
+INSTANT_WRITER_CONF = '''
+exec(open({conf!r}).read())
+
+def post_worker_init(worker):
+    from app.core import clock
+    from app.screening import intake
+
+    intake.Writer.submit = lambda self, sub, timeout: intake.Receipt(1, clock.now(), True, False)
+'''
+
+
+def thread_cpu(pgid):
+    """{(pid, tid): CPU seconds} of every thread of the processes in process group `pgid`."""
+    tick, out = os.sysconf("SC_CLK_TCK"), {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[2]) != pgid:
+                continue
+            for tid in os.listdir(f"/proc/{pid}/task"):
+                fields = open(f"/proc/{pid}/task/{tid}/stat").read().rsplit(")", 1)[1].split()
+                out[(pid, tid)] = (int(fields[11]) + int(fields[12])) / tick
+        except OSError:
+            continue
+    return out
+
+
+def thread_names(pids):
+    """{(pid, tid): kind} from py-spy's dump: request threads, the submission writer, gunicorn's main thread."""
+    names = {}
+    for pid in pids:
+        dump = subprocess.run([str(Path(sys.executable).parent / "py-spy"), "dump", "--pid", pid, "--nonblocking"],
+                              capture_output=True, text=True)
+        if dump.returncode:
+            print(f"py-spy dump {pid}: {dump.stderr.strip()}", file=sys.stderr)
+        for line in dump.stdout.splitlines():
+            if line.startswith("Thread ") and '"' in line:
+                name = line.split('"')[1]
+                names[(pid, line.split()[1])] = "request threads" if name.startswith("ThreadPoolExecutor") else name
+    return names
+
+
+def main(n, instant_writer):
+    from cryptography.fernet import Fernet
+
+    work = Path(tempfile.mkdtemp(prefix="xinqiao-threads-"))
+    url = f"sqlite:///{work / 'bench.sqlite'}"
+    secret, clinical = os.urandom(24).hex(), Fernet.generate_key().decode()
+    os.environ.update(XINQIAO_INSTANCE_DIR=str(work), SECRET_KEY=secret, CLINICAL_DATA_KEYS=clinical, DATABASE_URL=url)
+    plan = seed.seed_database(url, students=250, campaigns=6)
+    requests = seed.submission_requests(url, plan)[:WARMUP + n]
+    env = run.engine_env(work, url, secret, clinical)
+    if instant_writer:
+        conf = work / "instant_writer_conf.py"
+        conf.write_text(INSTANT_WRITER_CONF.format(conf=str(run.ROOT / "bench" / "gunicorn_conf.py")))
+        env["BENCH_GUNICORN_CONF"] = str(conf)
+    server = run.Server("wsgi:app", env)
+    try:
+        loadgen.closed_loop(server.port, requests[:WARMUP], run.CONCURRENCY)
+        before = thread_cpu(server.proc.pid)
+        result = {}
+        load = threading.Thread(target=lambda: result.update(
+            loadgen.closed_loop(server.port, requests[WARMUP:], run.CONCURRENCY)))
+        load.start()
+        time.sleep(1.0)
+        names = thread_names(sorted({pid for pid, _tid in before}))
+        load.join()
+        after = thread_cpu(server.proc.pid)
+    finally:
+        server.stop()
+    by_kind = collections.Counter()
+    for key, seconds in after.items():
+        by_kind[names.get(key, "other")] += seconds - before.get(key, 0.0)
+    print(f"{result['requests']} submissions, {result['rps']}/s, p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms")
+    for kind, seconds in by_kind.most_common():
+        print(f"  {kind:28s} {seconds * 1000 / n:6.3f} ms CPU per submission")
+    print(f"  {'total':28s} {sum(by_kind.values()) * 1000 / n:6.3f} ms CPU per submission")
+
+
+if __name__ == "__main__":
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    main(int(args[0]) if args else 3000, "--instant-writer" in sys.argv)
