@@ -11,6 +11,7 @@ from sqlalchemy import event, text
 import screening_scales
 from config import CONFIGS, INSTANCE_DIR
 from app.core import clock, crypto, sqlite_writer
+from app.core.sessions import CookieSessionInterface
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 logger = logging.getLogger(__name__)
@@ -22,6 +23,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     if hasattr(config_class, "validate"):
         config_class.validate()
     app = Flask(__name__, instance_path=str(INSTANCE_DIR), instance_relative_config=False)
+    app.session_interface = CookieSessionInterface()
     app.config.from_object(config_class)
     app.config.update(overrides)
     _ensure_secrets(app)
@@ -41,10 +43,11 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     _init_login(app)
     _init_engine(app)
     _register_blueprints(app)
-    # The student API's submissions are stored by one writer thread per process (app/screening/intake.py).
-    from app.screening import intake
+    # The student API's submissions are stored by the server's writer process, or by a writer thread in this
+    # process when there is none (app/screening/writer_process.py, app/screening/intake.py).
+    from app.screening import writer_process
 
-    app.extensions["submission_writer"] = intake.Writer(app)
+    app.extensions["submission_writer"] = writer_process.writer_for(app)
     _register_request_hooks(app)
     _register_error_handlers(app)
     _register_cli(app)

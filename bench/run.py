@@ -24,6 +24,8 @@ CONCURRENCY = 50
 HELLO_REQUESTS = int(os.environ.get("BENCH_HELLO_REQUESTS", "20000"))
 SUBMIT_REQUESTS = int(os.environ.get("BENCH_SUBMIT_REQUESTS", "6000"))
 WARMUP = 500
+# The hello app's settings plus the product's gunicorn hooks (its submission writer process).
+PRODUCT_CONF = "gunicorn_product_conf.py"
 BURSTS = 5
 
 
@@ -36,11 +38,11 @@ def free_port() -> int:
 class Server:
     """gunicorn with bench/gunicorn_conf.py in its own process group; stopped by SIGTERM to that group."""
 
-    def __init__(self, target, env):
+    def __init__(self, target, env, conf="gunicorn_conf.py"):
         self.port = free_port()
         self.proc = subprocess.Popen(
             [str(ROOT / ".venv" / "bin" / "gunicorn"),
-             "-c", env.get("BENCH_GUNICORN_CONF", str(ROOT / "bench" / "gunicorn_conf.py")),
+             "-c", env.get("BENCH_GUNICORN_CONF", str(ROOT / "bench" / conf)),
              "-b", f"127.0.0.1:{self.port}", target],
             cwd=ROOT, env=env, start_new_session=True)
         deadline = time.monotonic() + 60
@@ -117,7 +119,7 @@ def run_engine(name, database_url, env):
     out["hello"] = h
     out["hello_rps"] = h["rps"]
 
-    product = Server("wsgi:app", env)
+    product = Server("wsgi:app", env, PRODUCT_CONF)
     try:
         loadgen.closed_loop(product.port, requests[:WARMUP], CONCURRENCY)
         s = loadgen.closed_loop(product.port, requests[WARMUP:WARMUP + SUBMIT_REQUESTS], CONCURRENCY)

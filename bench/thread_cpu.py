@@ -75,7 +75,7 @@ def main(n, instant_writer):
         conf = work / "instant_writer_conf.py"
         conf.write_text(INSTANT_WRITER_CONF.format(conf=str(run.ROOT / "bench" / "gunicorn_conf.py")))
         env["BENCH_GUNICORN_CONF"] = str(conf)
-    server = run.Server("wsgi:app", env)
+    server = run.Server("wsgi:app", env, run.PRODUCT_CONF)
     try:
         loadgen.closed_loop(server.port, requests[:WARMUP], run.CONCURRENCY)
         before = thread_cpu(server.proc.pid)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 RISK_LEVELS = ("low", "moderate", "high", "critical")
@@ -50,15 +51,17 @@ class Item:
     def text(self, locale: str | None = "zh") -> str:
         return _pick(self.texts, locale)
 
-    @property
-    def values(self) -> tuple:
-        return tuple(o.value for o in self.options)
+    # Cached: scoring asks for them on every answer, and an item never changes (a frozen dataclass keeps a
+    # cached_property in its __dict__, outside the fields that equality and hashing see).
+    @cached_property
+    def values(self) -> frozenset:
+        return frozenset(o.value for o in self.options)
 
-    @property
+    @cached_property
     def min_value(self) -> int:
         return min(self.values)
 
-    @property
+    @cached_property
     def max_value(self) -> int:
         return max(self.values)
 
@@ -122,9 +125,19 @@ class Scale:
     max_total: int = field(repr=False)
     raw: dict = field(repr=False)  # the parsed file(s), for show/debugging
 
-    @property
+    @cached_property
     def item_count(self) -> int:
         return len(self.items)
+
+    @cached_property
+    def omittable_tail(self) -> int:
+        """How many items at the end may be left out (optional, or asked only after an earlier answer)."""
+        count = 0
+        for item in reversed(self.items):
+            if not (item.optional or item.asked_if):
+                break
+            count += 1
+        return count
 
     def name(self, locale: str | None = "zh") -> str:
         return _pick(self.names, locale)
@@ -141,7 +154,7 @@ class Scale:
     def band_index(self, code: str) -> int:
         return [b.code for b in self.bands].index(code)
 
-    @property
+    @cached_property
     def has_reversed_items(self) -> bool:
         return bool(self.reversed_items)
 

@@ -48,13 +48,7 @@ def _check_answers(scale: Scale, answers) -> list:
     if isinstance(answers, (str, bytes)) or not hasattr(answers, "__len__"):
         raise AnswerError(f"{scale.code}: answers must be a list of integers or None")
     answers = list(answers)
-    n = scale.item_count
-    omittable_tail = 0
-    for item in reversed(scale.items):
-        if item.optional or item.asked_if:
-            omittable_tail += 1
-        else:
-            break
+    n, omittable_tail = scale.item_count, scale.omittable_tail
     if not n - omittable_tail <= len(answers) <= n:
         expected = str(n) if not omittable_tail else f"{n - omittable_tail} to {n}"
         raise AnswerError(f"{scale.code}: expected {expected} answers, got {len(answers)}")

@@ -1,4 +1,6 @@
 """Signed, time-limited bearer tokens for a student's session in one campaign."""
+import time
+
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
@@ -18,12 +20,26 @@ def issue(campaign_id: int, student_id: int) -> str:
     return _serializer().dumps({"c": campaign_id, "s": student_id})
 
 
+# Tokens whose signature was checked: a student sends the same token with each questionnaire of a session.
+# Only valid tokens enter, keyed with the secret that signed them; the age is checked again on every use.
+_verified: dict = {}
+_VERIFIED_MAX = 10_000
+
+
 def read(token: str):
     """Return (campaign_id, student_id) or None when the token is bad or expired."""
+    secret, max_age = current_app.config["SECRET_KEY"], current_app.config["STUDENT_TOKEN_MAX_AGE"]
+    known = _verified.get((secret, token))
+    if known is not None:
+        campaign_id, student_id, signed_at = known
+        return (campaign_id, student_id) if time.time() - signed_at <= max_age else None
     try:
-        data = _serializer().loads(token, max_age=current_app.config["STUDENT_TOKEN_MAX_AGE"])
+        data, signed_at = _serializer().loads(token, max_age=max_age, return_timestamp=True)
     except (BadSignature, SignatureExpired):
         return None
     if not isinstance(data, dict) or not isinstance(data.get("c"), int) or not isinstance(data.get("s"), int):
         return None
+    if len(_verified) >= _VERIFIED_MAX:
+        _verified.clear()
+    _verified[(secret, token)] = (data["c"], data["s"], signed_at.timestamp())
     return data["c"], data["s"]

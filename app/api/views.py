@@ -10,6 +10,7 @@ from app.api import tokens
 from app.api.messages import message_for
 from app.api.openapi import OPENAPI
 from app.auth import policy
+from app.core import clock
 from app.extensions import csrf, db, limiter
 from app.notifications import services as notifications
 from app.screening import intake, services as screening
@@ -184,8 +185,9 @@ def submit_response():
     if not isinstance(answers, list) or len(answers) > 200 or not isinstance(body.get("scale"), str) \
             or not isinstance(body.get("version"), str):
         return error(422, "invalid_answers")
-    submission = intake.prepare(screening.registry(), ids[0], ids[1], body["scale"], body["version"], answers,
-                                key.lower(), _parse_started_at(body.get("started_at")))
+    # Scored by whichever writer stores it (the writer process scores it there, off this worker's time).
+    submission = intake.Submission(ids[0], ids[1], body["scale"], body["version"], list(answers), key.lower(),
+                                   _parse_started_at(body.get("started_at")), clock.now())
     try:
         receipt = current_app.extensions["submission_writer"].submit(
             submission, timeout=current_app.config["SUBMISSION_WAIT_SECONDS"])
@@ -197,7 +199,7 @@ def submit_response():
         if exc.item is not None:
             message = _("Question %(number)s is missing or has an answer that is not allowed.", number=exc.item)
         return error(status, exc.code, item=exc.item, message=message)
-    except (intake.SubmissionTimeout, DBAPIError):
+    except (intake.NotStored, DBAPIError):
         # Not stored, or stored without the answer reaching us: the page retries with the same key, which
         # stores it once or answers with the stored row.
         response, status = error(503, "try_again")

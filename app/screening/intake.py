@@ -73,6 +73,7 @@ class Submission:
     idempotency_key: str
     started_at: datetime | None
     received_at: datetime
+    scored: bool = False           # score_submission() ran: the fields below are set
     version_ok: bool = False
     result: object = None          # screening_scales.ScoreResult when the answers are valid
     answer_error: object = None    # screening_scales.AnswerError when an answer is missing or not allowed
@@ -81,17 +82,25 @@ class Submission:
     duplicate_of: object = None    # the earlier submission with the same key in the same batch
     mail_pending: bool = False     # the transaction queued e-mail (a critical alert): send it after answering
     done: threading.Event = field(default_factory=threading.Event, repr=False)
+    on_finish: object = field(default=None, repr=False)  # called with the submission once it has its outcome
 
     def finish(self, outcome):
         self.outcome = outcome
         self.done.set()
+        if self.on_finish is not None:
+            self.on_finish(self)
 
 
 def prepare(registry, campaign_id, student_id, scale_code, scale_version, answers, key, started_at,
             received_at=None) -> Submission:
-    """Score the answers (no database): the writer only decides whether the submission may be stored."""
-    sub = Submission(campaign_id, student_id, scale_code, scale_version, list(answers), key, started_at,
-                     received_at or clock.now())
+    """The submission, scored (no database): the writer only decides whether it may be stored."""
+    return score_submission(registry, Submission(campaign_id, student_id, scale_code, scale_version, list(answers),
+                                                 key, started_at, received_at or clock.now()))
+
+
+def score_submission(registry, sub: Submission) -> Submission:
+    sub.scored = True
+    scale_code, scale_version, started_at = sub.scale_code, sub.scale_version, sub.started_at
     scale = registry.get(scale_code) if scale_code in registry.codes() else None
     if scale is None or scale_version != scale.version:
         return sub  # refused later as scale_not_in_campaign / scale_version_mismatch, in the rules' order
@@ -257,8 +266,21 @@ def store(subs, facts: Facts | None = None) -> None:
 
 # --- the writer thread --------------------------------------------------------------------------------------
 
-class SubmissionTimeout(RuntimeError):
-    """The writer did not answer in time; the client retries with the same key (nothing is stored twice)."""
+class NotStored(RuntimeError):
+    """Not stored, or stored without the answer reaching the request: the client retries with the same key,
+    which stores the submission once or answers with the stored row."""
+
+
+class SubmissionTimeout(NotStored):
+    """The writer did not answer in time."""
+
+
+def wait_for(sub: Submission, timeout: float) -> Receipt:
+    if not sub.done.wait(timeout):
+        raise SubmissionTimeout("the submission was not stored in time")
+    if isinstance(sub.outcome, BaseException):
+        raise sub.outcome
+    return sub.outcome
 
 
 class Writer:
@@ -272,13 +294,15 @@ class Writer:
 
     def submit(self, sub: Submission, timeout: float) -> Receipt:
         """Queue `sub`, wait for its transaction to commit; return its Receipt or raise its refusal."""
+        if not sub.scored:  # in the request thread: the writer thread's time is the scarce one
+            score_submission(self.app.extensions["scales"], sub)
+        self.enqueue(sub)
+        return wait_for(sub, timeout)
+
+    def enqueue(self, sub: Submission) -> None:
+        """Queue `sub` without waiting; `sub.finish()` is called after its transaction."""
         self._ensure_running()
         self.queue.put(sub)
-        if not sub.done.wait(timeout):
-            raise SubmissionTimeout("the submission was not stored in time")
-        if isinstance(sub.outcome, BaseException):
-            raise sub.outcome
-        return sub.outcome
 
     def _ensure_running(self):
         # After gunicorn forks, the parent's thread does not exist in the worker: start one per process.

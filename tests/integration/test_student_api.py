@@ -80,6 +80,17 @@ def test_a_forged_token_is_refused(app, session):
     assert response.status_code == 401 and count(app, Response) == 0
 
 
+def test_a_token_accepted_before_is_refused_once_it_is_too_old(app, session, monkeypatch):
+    # Checked tokens are remembered (a student sends the same one with each questionnaire): the age is not.
+    http, _, data = session
+    questionnaires = data["questionnaires"]
+    assert submit(http, data["token"], questionnaires[0], PHQ9_LOW).status_code == 201
+    monkeypatch.setitem(app.config, "STUDENT_TOKEN_MAX_AGE", -1)
+    response = submit(http, data["token"], questionnaires[1], [0] * len(questionnaires[1]["items"]))
+    assert response.status_code == 401 and count(app, Response) == 1
+    assert http.get("/api/v1/student-session", headers={"Authorization": f"Bearer {data['token']}"}).status_code == 401
+
+
 def test_same_idempotency_key_returns_the_same_response(app, session):
     http, _, data = session
     key = new_key()

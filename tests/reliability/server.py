@@ -19,10 +19,12 @@ def free_port() -> int:
 
 
 class LiveGunicorn:
-    """gunicorn serving create_app('testing') on the tests' database, in its own process group."""
+    """gunicorn serving create_app('testing') on the tests' database, in its own process group, with the
+    settings and hooks of gunicorn.conf.py (read from the repository's directory): its submission writer process."""
 
-    def __init__(self, database_url, instance_dir, log_path, workers=2, threads=4, target="app:create_app('testing')"):
-        self.target = target
+    def __init__(self, database_url, instance_dir, log_path, workers=2, threads=4, target="app:create_app('testing')",
+                 env=None):
+        self.target, self.extra_env = target, dict(env or {})
         self.database_url, self.instance_dir, self.log_path = database_url, str(instance_dir), Path(log_path)
         self.workers, self.threads = workers, threads
         self.port = free_port()
@@ -30,7 +32,7 @@ class LiveGunicorn:
 
     def start(self, timeout=60):
         env = dict(os.environ, TEST_DATABASE_URL=self.database_url, XINQIAO_INSTANCE_DIR=self.instance_dir,
-                   PYTHONPATH=str(ROOT))
+                   PYTHONPATH=str(ROOT), **self.extra_env)
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [str(GUNICORN), "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers),
@@ -65,6 +67,18 @@ class LiveGunicorn:
                 self.proc.wait(timeout=15)
             except (ProcessLookupError, subprocess.TimeoutExpired):
                 self.kill()
+
+    def writer_process(self):
+        """The pid of the master's submission writer process (gunicorn.conf.py starts it), or None."""
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                ppid = int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1])
+                cmdline = open(f"/proc/{pid}/cmdline", "rb").read()
+            except OSError:
+                continue
+            if ppid == self.proc.pid and b"app.screening.writer_process" in cmdline:
+                return int(pid)
+        return None
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

@@ -1,0 +1,297 @@
+"""One submission writer process for all gunicorn workers.
+
+Each worker's own writer thread (intake.Writer) shares its process's interpreter lock (the GIL) with the
+request threads. Under load every SQLite call of the writer gave the lock away and waited to get it back:
+a batch took five times its CPU time, the writer thread was busy all the time, and it was the bottleneck
+(bench/README.md, round 4). Here one process does nothing but store: the gunicorn master starts it before
+the workers (`when_ready`, in gunicorn.conf.py) and stops it after them (`on_exit`); each worker hands its
+submissions to it over a Unix socket, and a request is answered only when the process replies after its
+commit, as before.
+
+The process is a speed-up, never a single point of failure: a worker that cannot reach it stores with its
+own writer thread, and a connection that breaks answers its waiting requests "not stored, try again"
+(the client retries with the same key, which stores the submission once or returns the stored row). The
+rules, the transaction and the unique indexes are intake's, whichever process runs them.
+
+Wire format: frames of a 4-byte length and a `marshal`led list of tuples of plain values (no pickle: only
+code, never data, is executed). The socket lives in a directory only the server's user can open.
+"""
+import itertools
+import logging
+import marshal
+import os
+import queue
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+
+from app.screening import intake
+
+logger = logging.getLogger(__name__)
+
+SOCKET_ENV = "XINQIAO_WRITER_SOCKET"        # set by the master for its workers: where the process listens
+SERVE_ENV = "XINQIAO_WRITER_SERVE"          # set for the process: the socket to create
+PARENT_ENV = "XINQIAO_WRITER_PARENT"        # the master's pid: the process ends when the master is gone
+APP_ENV = "XINQIAO_WRITER_APP"              # the app gunicorn serves, e.g. "wsgi:app"
+RECONNECT_SECONDS = 1.0                     # between attempts to reach a process that did not answer
+_HEADER = struct.Struct("!I")
+
+
+def _send(sock, items) -> None:
+    data = marshal.dumps(items)
+    sock.sendall(_HEADER.pack(len(data)) + data)
+
+
+def _frames(sock):
+    """The lists of tuples arriving on `sock`, until it closes (a frame cut off by a crash is dropped)."""
+    stream = sock.makefile("rb")
+    while True:
+        header = stream.read(_HEADER.size)
+        if len(header) < _HEADER.size:
+            return
+        data = stream.read(_HEADER.unpack(header)[0])
+        if len(data) < _HEADER.unpack(header)[0]:
+            return
+        yield marshal.loads(data)
+
+
+# --- in each worker: hand submissions to the process ---------------------------------------------------------
+
+def writer_for(app):
+    """The writer a worker's requests use: the shared process when the master started one, else its own thread."""
+    local = intake.Writer(app)
+    path = os.environ.get(SOCKET_ENV)
+    return RemoteWriter(path, local) if path else local
+
+
+class _Connection:
+    def __init__(self, sock):
+        self.sock = sock
+        self.send_lock = threading.Lock()
+        self.pending: dict[int, intake.Submission] = {}
+        self.open = True
+
+
+class RemoteWriter:
+    """Sends submissions to the writer process and waits for its answer; stores locally when it is away."""
+
+    def __init__(self, path: str, local: intake.Writer):
+        self.path, self.local = path, local
+        self._lock = threading.Lock()
+        self._connection, self._pid, self._next_try = None, None, 0.0
+        self._seq = itertools.count(1)
+
+    def submit(self, sub: intake.Submission, timeout: float) -> intake.Receipt:
+        connection = self._connect()
+        if connection is None:
+            return self.local.submit(sub, timeout)
+        seq = next(self._seq)
+        connection.pending[seq] = sub
+        try:
+            with connection.send_lock:
+                _send(connection.sock, [(
+                    seq, sub.campaign_id, sub.student_id, sub.scale_code, sub.scale_version, sub.answers,
+                    sub.idempotency_key, sub.started_at.isoformat() if sub.started_at else None,
+                    sub.received_at.isoformat())])
+        except (OSError, ValueError):
+            # Not sent whole, so the process cannot have stored it (a cut-off frame is dropped; and if it had,
+            # the key would find the stored row): store it here, unless the lost connection already answered.
+            answered = connection.pending.pop(seq, None) is None
+            self._lost(connection)
+            return intake.wait_for(sub, timeout) if answered else self.local.submit(sub, timeout)
+        try:
+            return intake.wait_for(sub, timeout)
+        finally:
+            connection.pending.pop(seq, None)
+
+    def _connect(self):
+        if self._pid == os.getpid() and self._connection is not None and self._connection.open:
+            return self._connection
+        with self._lock:
+            if self._pid != os.getpid():  # after gunicorn's fork: the parent's connection is not ours
+                self._connection, self._pid, self._next_try = None, os.getpid(), 0.0
+            if self._connection is not None and self._connection.open:
+                return self._connection
+            if time.monotonic() < self._next_try:
+                return None
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                sock.settimeout(RECONNECT_SECONDS)
+                sock.connect(self.path)
+                sock.settimeout(None)
+            except OSError:
+                sock.close()
+                self._next_try = time.monotonic() + RECONNECT_SECONDS
+                logger.warning("submission writer process not reachable at %s: storing in this worker", self.path)
+                return None
+            connection = _Connection(sock)
+            threading.Thread(target=self._read_answers, args=(connection,), daemon=True,
+                             name="xinqiao-writer-answers").start()
+            self._connection = connection
+            return connection
+
+    def _read_answers(self, connection):
+        try:
+            for answers in _frames(connection.sock):
+                for seq, kind, *rest in answers:
+                    sub = connection.pending.pop(seq, None)
+                    if sub is not None:
+                        _finish_from_answer(sub, kind, rest)
+        except (OSError, ValueError, EOFError):
+            pass
+        self._lost(connection)
+
+    def _lost(self, connection):
+        with self._lock:
+            connection.open = False
+            if self._connection is connection:
+                self._connection = None
+        try:
+            connection.sock.close()
+        except OSError:
+            pass
+        # Whatever was sent may or may not be stored: the clients retry with their keys.
+        for seq in list(connection.pending):
+            sub = connection.pending.pop(seq, None)
+            if sub is not None:
+                sub.finish(intake.NotStored("the submission writer process went away"))
+
+
+def _finish_from_answer(sub, kind, rest):
+    if kind == "stored":
+        response_id, received_at, created, crisis, sub.mail_pending = rest
+        sub.finish(intake.Receipt(response_id, datetime.fromisoformat(received_at), created, crisis))
+    elif kind == "refused":
+        sub.finish(intake.ScreeningError(*rest))
+    else:
+        sub.finish(intake.NotStored(rest[0] if rest else "not stored"))
+
+
+# --- the process ----------------------------------------------------------------------------------------------
+
+def _answer(seq, sub):
+    outcome = sub.outcome
+    if isinstance(outcome, intake.Receipt):
+        return (seq, "stored", outcome.response_id, outcome.received_at.isoformat(), outcome.created,
+                outcome.show_crisis_resources, sub.mail_pending)
+    if isinstance(outcome, intake.ScreeningError):
+        return (seq, "refused", outcome.code, outcome.item)
+    return (seq, "failed", type(outcome).__name__)
+
+
+def _serve_connection(sock, writer, registry):
+    """Read a worker's submissions into the writer's queue; a thread of its own sends the answers back."""
+    outbox = queue.SimpleQueue()
+
+    def send_answers():
+        while True:
+            answers = [outbox.get()]
+            while True:  # everything answered meanwhile goes in one frame
+                try:
+                    answers.append(outbox.get_nowait())
+                except queue.Empty:
+                    break
+            hung_up = None in answers  # put by the reading side when the worker's connection closed
+            try:
+                _send(sock, [answer for answer in answers if answer is not None])
+            except OSError:
+                return  # the worker is gone; its requests went with it
+            if hung_up:
+                return
+
+    threading.Thread(target=send_answers, daemon=True, name="xinqiao-writer-send").start()
+    try:
+        for items in _frames(sock):
+            for seq, campaign_id, student_id, scale, version, answers, key, started_at, received_at in items:
+                sub = intake.prepare(registry, campaign_id, student_id, scale, version, answers, key,
+                                     datetime.fromisoformat(started_at) if started_at else None,
+                                     datetime.fromisoformat(received_at))
+                sub.on_finish = lambda done, seq=seq: outbox.put(_answer(seq, done))
+                writer.enqueue(sub)
+    except (OSError, ValueError, EOFError):
+        logger.exception("a worker's connection to the submission writer broke")
+    finally:
+        outbox.put(None)
+        sock.close()
+
+
+def serve(path: str, parent_pid: int, app_uri: str) -> None:
+    """Load the app gunicorn serves (with its own writer thread), listen on `path`, store what workers send."""
+    from gunicorn.util import import_app
+
+    os.environ.pop(SOCKET_ENV, None)  # this process stores itself
+    app = import_app(app_uri)
+    writer, registry = app.extensions["submission_writer"], app.extensions["scales"]
+    if not isinstance(writer, intake.Writer):
+        raise RuntimeError("the writer process must store in-process")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    if os.path.exists(path):
+        os.unlink(path)
+    listener.bind(path)
+    os.chmod(path, 0o600)
+    listener.listen(64)
+
+    # A SIGTERM or Ctrl-C sent to the whole process group is for the master: its workers may still be waiting
+    # for answers. The master ends this process after them (on_exit); see watch_parent for a master killed.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch_parent():
+        while os.getppid() == parent_pid:
+            time.sleep(0.5)
+        os._exit(0)  # the master is gone, so are its workers: nothing waits for an answer any more
+
+    threading.Thread(target=watch_parent, daemon=True, name="xinqiao-writer-parent").start()
+    logger.warning("submission writer process %s ready on %s", os.getpid(), path)
+    while True:
+        sock, _ = listener.accept()
+        threading.Thread(target=_serve_connection, args=(sock, writer, registry), daemon=True,
+                         name="xinqiao-writer-connection").start()
+
+
+# --- gunicorn master hooks (gunicorn.conf.py) ------------------------------------------------------------------
+
+def when_ready(server):
+    """Start the writer process before the workers and tell them where it listens (they inherit the setting)."""
+    directory = tempfile.mkdtemp(prefix="xinqiao-writer-")  # mode 0700: only this user may connect
+    path = os.path.join(directory, "socket")
+    root = str(Path(__file__).resolve().parents[2])
+    env = dict(os.environ, **{SERVE_ENV: path, PARENT_ENV: str(os.getpid()), APP_ENV: server.app.app_uri})
+    env.pop(SOCKET_ENV, None)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
+    process = subprocess.Popen([sys.executable, "-m", "app.screening.writer_process"], env=env, cwd=os.getcwd())
+    server.xinqiao_writer = (process, directory)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None and not os.path.exists(path):
+        time.sleep(0.05)
+    if os.path.exists(path):
+        os.environ[SOCKET_ENV] = path
+    else:  # the workers store with their own threads: slower, just as safe
+        server.log.error("the submission writer process did not start; workers store in-process")
+
+
+def on_exit(server):
+    """After the workers have stopped: end the writer process. Nobody waits for its answers any more; a batch
+    it was storing is committed whole or not at all, and no client was told it was stored."""
+    process, directory = getattr(server, "xinqiao_writer", (None, None))
+    if process is not None and process.poll() is None:
+        process.send_signal(signal.SIGUSR1)  # its default action ends the process; SIGTERM it ignores
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    if directory:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.WARNING, format="[writer %(process)d] %(levelname)s %(message)s")
+    serve(os.environ[SERVE_ENV], int(os.environ[PARENT_ENV]), os.environ[APP_ENV])

@@ -1,0 +1,136 @@
+"""The server's submission writer process (app/screening/writer_process.py): the workers hand it their
+submissions; killed, it loses nothing and the workers store themselves; it never outlives its server."""
+import os
+import signal
+import time
+import uuid
+
+import pytest
+from sqlalchemy import func, select
+
+from app import create_app
+from app.extensions import db
+from app.screening import intake, writer_process
+from app.screening.models import Response
+from tests.reliability.conftest import PHQ9_LOW, submission
+from tests.reliability.server import LiveGunicorn, request
+from tests.reliability.test_crash import _check_database, _run_class, _wait_until
+
+
+def _server(app, tmp_path, **env):
+    return LiveGunicorn(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path / "instance", tmp_path / "gunicorn.log",
+                        env=env)
+
+
+def _rows(app, key=None):
+    with app.app_context():
+        query = select(func.count(Response.id))
+        if key is not None:
+            query = query.where(Response.idempotency_key == key)
+        count = db.session.scalar(query)
+        db.session.remove()
+    return count
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie has exited: it only waits for its parent to read its status
+    return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z"
+
+
+@pytest.mark.slow
+def test_workers_answer_only_after_the_writer_process_has_stored(app, whole_class, tmp_path):
+    server = _server(app, tmp_path, SUBMISSION_WAIT_SECONDS="1").start()
+    try:
+        writer = server.writer_process()
+        assert writer is not None, server.log()[-2000:]
+        body = submission(whole_class, "PHQ-9", PHQ9_LOW)
+        os.kill(writer, signal.SIGSTOP)  # the process holds the submission and cannot answer
+        try:
+            status, payload = request(server.port, "POST", "/api/v1/responses", body, token=whole_class.tokens[0])
+            assert status == 503 and payload["error"]["code"] == "try_again"
+            assert _rows(app, body["idempotency_key"]) == 0
+        finally:
+            os.kill(writer, signal.SIGCONT)
+        # the same key again: the submission the process held is stored once, and the client gets its id
+        _wait_until(lambda: _rows(app, body["idempotency_key"]) == 1, timeout=20)
+        status, payload = request(server.port, "POST", "/api/v1/responses", body, token=whole_class.tokens[0])
+        assert status == 200 and payload["response_id"]
+        assert _rows(app) == 1
+    finally:
+        server.stop()
+
+
+@pytest.mark.slow
+def test_killing_the_writer_process_under_load_loses_and_doubles_nothing(app, whole_class, tmp_path):
+    server = _server(app, tmp_path).start()
+    writer = server.writer_process()
+    assert writer is not None
+
+    def disturb(progress):
+        _wait_until(lambda: progress() >= 0.3)
+        os.kill(writer, signal.SIGKILL)  # mid-batch, with answers owed to both workers
+
+    try:
+        bodies, acked = _run_class(server, whole_class, disturb)
+        _check_database(app, whole_class, bodies, acked)
+        # after the kill the workers stored with their own writer threads: the rest of the class got through
+        assert not _alive(writer)
+        assert "storing in this worker" in server.log()
+    finally:
+        server.stop()
+
+
+@pytest.mark.slow
+def test_the_writer_process_ends_with_its_server(app, whole_class, tmp_path):
+    server = _server(app, tmp_path).start()
+    writer = server.writer_process()
+    assert writer is not None
+    os.kill(server.proc.pid, signal.SIGKILL)  # the master alone: no on_exit hook runs
+    server.proc.wait(timeout=30)
+    deadline = time.monotonic() + 20
+    while _alive(writer):
+        assert time.monotonic() < deadline, "the writer process outlived its server"
+        time.sleep(0.1)
+    server.stop()
+
+    graceful = _server(app, tmp_path).start()
+    writer = graceful.writer_process()
+    graceful.stop()  # SIGTERM: the master stops its workers, then the writer process
+    assert not _alive(writer)
+
+
+def test_a_worker_without_a_writer_process_stores_itself(app, whole_class, tmp_path, monkeypatch):
+    # The master said where the process listens, but nothing answers there.
+    monkeypatch.setenv(writer_process.SOCKET_ENV, str(tmp_path / "nobody-listens"))
+    worker_app = create_app("testing", SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"])
+    assert isinstance(worker_app.extensions["submission_writer"], writer_process.RemoteWriter)
+    body = submission(whole_class, "PHQ-9", PHQ9_LOW)
+    response = worker_app.test_client().post("/api/v1/responses", json=body,
+                                             headers={"Authorization": f"Bearer {whole_class.tokens[0]}"})
+    assert response.status_code == 201, response.get_json()
+    assert _rows(app, body["idempotency_key"]) == 1
+
+
+def test_the_wire_format_round_trips_every_outcome():
+    received_at = intake.clock.now()
+    stored = intake.Submission(1, 2, "PHQ-9", "1", [0] * 9, str(uuid.uuid4()), None, received_at)
+    stored.outcome, stored.mail_pending = intake.Receipt(7, received_at, True, True), True
+    refused = intake.Submission(1, 2, "PHQ-9", "1", [9], str(uuid.uuid4()), None, received_at)
+    refused.outcome = intake.ScreeningError("invalid_answers", item=1)
+    failed = intake.Submission(1, 2, "PHQ-9", "1", [], str(uuid.uuid4()), None, received_at)
+    failed.outcome = RuntimeError("database away")
+
+    answers = {}
+    for seq, sub in enumerate((stored, refused, failed)):
+        seq, kind, *rest = writer_process.marshal.loads(writer_process.marshal.dumps(writer_process._answer(seq, sub)))
+        copy = intake.Submission(1, 2, "PHQ-9", "1", [], "k", None, received_at)
+        writer_process._finish_from_answer(copy, kind, rest)
+        answers[seq] = copy
+    assert answers[0].outcome == stored.outcome and answers[0].mail_pending is True
+    assert isinstance(answers[1].outcome, intake.ScreeningError)
+    assert (answers[1].outcome.code, answers[1].outcome.item) == ("invalid_answers", 1)
+    assert isinstance(answers[2].outcome, intake.NotStored)  # the client is told to try again with its key
