@@ -81,21 +81,25 @@ class Submission:
     outcome: object = None         # Receipt, ScreeningError or another exception
     duplicate_of: object = None    # the earlier submission with the same key in the same batch
     mail_pending: bool = False     # the transaction queued e-mail (a critical alert): send it after answering
-    done: threading.Event = field(default_factory=threading.Event, repr=False)
+    # Set once the submission has its outcome; None when nobody waits (the writer process answers by on_finish).
+    done: threading.Event | None = field(default_factory=threading.Event, repr=False)
     on_finish: object = field(default=None, repr=False)  # called with the submission once it has its outcome
+    finished: bool = False         # finish() ran: `outcome` is the final answer
 
     def finish(self, outcome):
-        self.outcome = outcome
-        self.done.set()
+        self.outcome, self.finished = outcome, True
+        if self.done is not None:
+            self.done.set()
         if self.on_finish is not None:
             self.on_finish(self)
 
 
 def prepare(registry, campaign_id, student_id, scale_code, scale_version, answers, key, started_at,
-            received_at=None) -> Submission:
+            received_at=None, waitable=True) -> Submission:
     """The submission, scored (no database): the writer only decides whether it may be stored."""
     return score_submission(registry, Submission(campaign_id, student_id, scale_code, scale_version, list(answers),
-                                                 key, started_at, received_at or clock.now()))
+                                                 key, started_at, received_at or clock.now(),
+                                                 done=threading.Event() if waitable else None))
 
 
 def score_submission(registry, sub: Submission) -> Submission:
@@ -330,7 +334,7 @@ class Writer:
             except BaseException as exc:  # never let the writer die: every waiting request gets an answer
                 logger.exception("submission writer failed")
                 for sub in batch:
-                    if not sub.done.is_set():
+                    if not sub.finished:
                         sub.finish(exc)
 
     def _write(self, batch):

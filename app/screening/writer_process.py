@@ -45,9 +45,30 @@ RECONNECT_SECONDS = 1.0                     # between attempts to reach a proces
 _HEADER = struct.Struct("!I")
 
 
-def _send(sock, items) -> None:
+def _frame(items) -> bytes:
     data = marshal.dumps(items)
-    sock.sendall(_HEADER.pack(len(data)) + data)
+    return _HEADER.pack(len(data)) + data
+
+
+def _send_frames(sock, outbox: queue.SimpleQueue, on_error) -> None:
+    """A connection's sending thread: everything queued meanwhile goes in one write, until None is queued.
+
+    Request threads (or the writer) only queue: writing to the socket themselves, under a lock, made them
+    wait for each other in the profile."""
+    while True:
+        frames = [outbox.get()]
+        while True:
+            try:
+                frames.append(outbox.get_nowait())
+            except queue.Empty:
+                break
+        try:
+            sock.sendall(b"".join(frame for frame in frames if frame is not None))
+        except OSError:
+            on_error()
+            return
+        if None in frames:
+            return
 
 
 def _frames(sock):
@@ -75,7 +96,7 @@ def writer_for(app):
 class _Connection:
     def __init__(self, sock):
         self.sock = sock
-        self.send_lock = threading.Lock()
+        self.outbox = queue.SimpleQueue()
         self.pending: dict[int, intake.Submission] = {}
         self.open = True
 
@@ -93,20 +114,17 @@ class RemoteWriter:
         connection = self._connect()
         if connection is None:
             return self.local.submit(sub, timeout)
-        seq = next(self._seq)
-        connection.pending[seq] = sub
         try:
-            with connection.send_lock:
-                _send(connection.sock, [(
-                    seq, sub.campaign_id, sub.student_id, sub.scale_code, sub.scale_version, sub.answers,
-                    sub.idempotency_key, sub.started_at.isoformat() if sub.started_at else None,
-                    sub.received_at.isoformat())])
-        except (OSError, ValueError):
-            # Not sent whole, so the process cannot have stored it (a cut-off frame is dropped; and if it had,
-            # the key would find the stored row): store it here, unless the lost connection already answered.
-            answered = connection.pending.pop(seq, None) is None
-            self._lost(connection)
-            return intake.wait_for(sub, timeout) if answered else self.local.submit(sub, timeout)
+            frame = _frame([(seq := next(self._seq), sub.campaign_id, sub.student_id, sub.scale_code,
+                             sub.scale_version, sub.answers, sub.idempotency_key,
+                             sub.started_at.isoformat() if sub.started_at else None, sub.received_at.isoformat())])
+        except ValueError:  # answers marshal cannot carry: not valid answers for any scale
+            return self.local.submit(sub, timeout)
+        connection.pending[seq] = sub
+        connection.outbox.put(frame)
+        # A connection lost before it saw this submission in `pending` will not answer it: store it here.
+        if not connection.open and connection.pending.pop(seq, None) is not None:
+            return self.local.submit(sub, timeout)
         try:
             return intake.wait_for(sub, timeout)
         finally:
@@ -135,6 +153,8 @@ class RemoteWriter:
             connection = _Connection(sock)
             threading.Thread(target=self._read_answers, args=(connection,), daemon=True,
                              name="xinqiao-writer-answers").start()
+            threading.Thread(target=_send_frames, args=(sock, connection.outbox, lambda: self._lost(connection)),
+                             daemon=True, name="xinqiao-writer-send").start()
             self._connection = connection
             return connection
 
@@ -154,6 +174,7 @@ class RemoteWriter:
             connection.open = False
             if self._connection is connection:
                 self._connection = None
+        connection.outbox.put(None)  # ends the sending thread
         try:
             connection.sock.close()
         except OSError:
@@ -190,31 +211,15 @@ def _answer(seq, sub):
 def _serve_connection(sock, writer, registry):
     """Read a worker's submissions into the writer's queue; a thread of its own sends the answers back."""
     outbox = queue.SimpleQueue()
-
-    def send_answers():
-        while True:
-            answers = [outbox.get()]
-            while True:  # everything answered meanwhile goes in one frame
-                try:
-                    answers.append(outbox.get_nowait())
-                except queue.Empty:
-                    break
-            hung_up = None in answers  # put by the reading side when the worker's connection closed
-            try:
-                _send(sock, [answer for answer in answers if answer is not None])
-            except OSError:
-                return  # the worker is gone; its requests went with it
-            if hung_up:
-                return
-
-    threading.Thread(target=send_answers, daemon=True, name="xinqiao-writer-send").start()
+    threading.Thread(target=_send_frames, args=(sock, outbox, lambda: None), daemon=True,
+                     name="xinqiao-writer-send").start()  # on error the worker is gone: its requests went with it
     try:
         for items in _frames(sock):
             for seq, campaign_id, student_id, scale, version, answers, key, started_at, received_at in items:
                 sub = intake.prepare(registry, campaign_id, student_id, scale, version, answers, key,
                                      datetime.fromisoformat(started_at) if started_at else None,
-                                     datetime.fromisoformat(received_at))
-                sub.on_finish = lambda done, seq=seq: outbox.put(_answer(seq, done))
+                                     datetime.fromisoformat(received_at), waitable=False)
+                sub.on_finish = lambda done, seq=seq: outbox.put(_frame([_answer(seq, done)]))
                 writer.enqueue(sub)
     except (OSError, ValueError, EOFError):
         logger.exception("a worker's connection to the submission writer broke")
