@@ -252,10 +252,11 @@ def serve(path: str, parent_pid: int, app_uri: str) -> None:
     def watch_parent():
         while os.getppid() == parent_pid:
             time.sleep(0.5)
+        shutil.rmtree(os.path.dirname(path), ignore_errors=True)
         os._exit(0)  # the master is gone, so are its workers: nothing waits for an answer any more
 
     threading.Thread(target=watch_parent, daemon=True, name="xinqiao-writer-parent").start()
-    logger.warning("submission writer process %s ready on %s", os.getpid(), path)
+    logger.info("submission writer process %s ready on %s", os.getpid(), path)
     while True:
         sock, _ = listener.accept()
         threading.Thread(target=_serve_connection, args=(sock, writer, registry), daemon=True,
@@ -264,9 +265,32 @@ def serve(path: str, parent_pid: int, app_uri: str) -> None:
 
 # --- gunicorn master hooks (gunicorn.conf.py) ------------------------------------------------------------------
 
+SOCKET_DIR_PREFIX = "xinqiao-writer-"
+
+
+def _remove_stale_socket_dirs(older_than_s=60):
+    """Socket directories of servers that were killed (nothing cleaned up after them): nobody listens there."""
+    for directory in Path(tempfile.gettempdir()).glob(SOCKET_DIR_PREFIX + "*"):
+        try:
+            status = directory.stat()
+            if status.st_uid != os.getuid() or time.time() - status.st_mtime < older_than_s:
+                continue  # another user's, or perhaps a server starting right now
+            probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                probe.connect(str(directory / "socket"))
+                continue  # a live server's
+            except OSError:
+                shutil.rmtree(directory, ignore_errors=True)
+            finally:
+                probe.close()
+        except OSError:
+            continue
+
+
 def when_ready(server):
     """Start the writer process before the workers and tell them where it listens (they inherit the setting)."""
-    directory = tempfile.mkdtemp(prefix="xinqiao-writer-")  # mode 0700: only this user may connect
+    _remove_stale_socket_dirs()
+    directory = tempfile.mkdtemp(prefix=SOCKET_DIR_PREFIX)  # mode 0700: only this user may connect
     path = os.path.join(directory, "socket")
     root = str(Path(__file__).resolve().parents[2])
     env = dict(os.environ, **{SERVE_ENV: path, PARENT_ENV: str(os.getpid()), APP_ENV: server.app.app_uri})
@@ -298,5 +322,5 @@ def on_exit(server):
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.WARNING, format="[writer %(process)d] %(levelname)s %(message)s")
+    logging.basicConfig(level=logging.INFO, format="[writer %(process)d] %(levelname)s %(message)s")
     serve(os.environ[SERVE_ENV], int(os.environ[PARENT_ENV]), os.environ[APP_ENV])

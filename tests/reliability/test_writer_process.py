@@ -134,3 +134,25 @@ def test_the_wire_format_round_trips_every_outcome():
     assert isinstance(answers[1].outcome, intake.ScreeningError)
     assert (answers[1].outcome.code, answers[1].outcome.item) == ("invalid_answers", 1)
     assert isinstance(answers[2].outcome, intake.NotStored)  # the client is told to try again with its key
+
+
+def test_socket_directories_of_killed_servers_are_removed_at_the_next_start(tmp_path, monkeypatch):
+    monkeypatch.setattr(writer_process.tempfile, "gettempdir", lambda: str(tmp_path))
+    stale = tmp_path / (writer_process.SOCKET_DIR_PREFIX + "killed")
+    stale.mkdir()
+    (stale / "socket").touch()  # nobody listens on it
+    live = tmp_path / (writer_process.SOCKET_DIR_PREFIX + "live")
+    live.mkdir()
+    listener = writer_process.socket.socket(writer_process.socket.AF_UNIX, writer_process.socket.SOCK_STREAM)
+    listener.bind(str(live / "socket"))
+    listener.listen(1)
+    starting = tmp_path / (writer_process.SOCKET_DIR_PREFIX + "starting")
+    starting.mkdir()  # a server starting this moment has not bound its socket yet
+    old = time.time() - 3600
+    for directory in (stale, live):
+        os.utime(directory, (old, old))
+    try:
+        writer_process._remove_stale_socket_dirs()
+    finally:
+        listener.close()
+    assert not stale.exists() and live.exists() and starting.exists()
