@@ -2,8 +2,9 @@
 
 For each engine: hello_rps (a trivial Flask app served the same way, bench/hello.py), then submissions at
 50 concurrent keep-alive clients (submit_rps, p50, p99 and the ratio to hello_rps), then class bursts (50
-students submitting within one second, each on a new connection). Finally batch scoring of 1,000,000
-responses. Method and findings: bench/README.md.
+students submitting within one second, each on a new connection). hello and submissions are measured
+BENCH_RUNS times (3) and the median run is reported. Finally batch scoring of 1,000,000 responses. Method
+and findings: bench/README.md.
 """
 import json
 import os
@@ -24,6 +25,10 @@ CONCURRENCY = 50
 HELLO_REQUESTS = int(os.environ.get("BENCH_HELLO_REQUESTS", "20000"))
 SUBMIT_REQUESTS = int(os.environ.get("BENCH_SUBMIT_REQUESTS", "6000"))
 WARMUP = 500
+# Each measurement is repeated and the median run reported: the 50 keep-alive connections are spread over
+# the two workers by whichever accepts first, and a run where one worker got most of them is ~10 % slower
+# (bench/README.md, round 4). Every run is in the results.
+RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 # The hello app's settings plus the product's gunicorn hooks (its submission writer process).
 PRODUCT_CONF = "gunicorn_product_conf.py"
 BURSTS = 5
@@ -101,9 +106,10 @@ def run_engine(name, database_url, env):
     from bench import loadgen, seed
 
     os.environ["DATABASE_URL"] = database_url  # ProductionConfig.validate() wants it set
-    plan = seed.seed_database(database_url, students=250, campaigns=6)
+    need = WARMUP + RUNS * SUBMIT_REQUESTS + BURSTS * CONCURRENCY
+    campaigns = 6
+    plan = seed.seed_database(database_url, students=max(250, -(-need // (campaigns * 6)) + 10), campaigns=campaigns)
     requests = seed.submission_requests(database_url, plan)
-    need = WARMUP + SUBMIT_REQUESTS + BURSTS * CONCURRENCY
     if len(requests) < need:
         raise RuntimeError(f"seeded {len(requests)} submissions, need {need}")
     # Other work on the machine shares its cores with server and client: recorded so numbers can be judged.
@@ -113,25 +119,32 @@ def run_engine(name, database_url, env):
     try:
         hello_get = loadgen.build_request("GET", "/hello")
         loadgen.closed_loop(hello.port, [hello_get] * 2000, CONCURRENCY)
-        h = loadgen.closed_loop(hello.port, [hello_get] * HELLO_REQUESTS, CONCURRENCY)
+        hello_runs = [loadgen.closed_loop(hello.port, [hello_get] * HELLO_REQUESTS, CONCURRENCY) for _ in range(RUNS)]
     finally:
         hello.stop()
-    out["hello"] = h
+    h = _median_run(hello_runs)
+    out["hello"] = dict(h, rps_each_run=[run["rps"] for run in hello_runs])
     out["hello_rps"] = h["rps"]
 
     product = Server("wsgi:app", env, PRODUCT_CONF)
     try:
         loadgen.closed_loop(product.port, requests[:WARMUP], CONCURRENCY)
-        s = loadgen.closed_loop(product.port, requests[WARMUP:WARMUP + SUBMIT_REQUESTS], CONCURRENCY)
+        submit_runs = []
+        for i in range(RUNS):
+            start = WARMUP + i * SUBMIT_REQUESTS
+            submit_runs.append(loadgen.closed_loop(product.port, requests[start:start + SUBMIT_REQUESTS], CONCURRENCY))
         bursts = []
-        start = WARMUP + SUBMIT_REQUESTS
+        start = WARMUP + RUNS * SUBMIT_REQUESTS
         for i in range(BURSTS):
             time.sleep(1.0)
             chunk = requests[start + i * CONCURRENCY:start + (i + 1) * CONCURRENCY]
             bursts.append(loadgen.burst(product.port, chunk, window_s=1.0, seed=i))
     finally:
         product.stop()
-    out["submit"] = s
+    s = _median_run(submit_runs)
+    out["submit"] = dict(s, rps_each_run=[run["rps"] for run in submit_runs],
+                         p99_ms_each_run=[run["p99_ms"] for run in submit_runs],
+                         errors_all_runs=sum(run["errors"] for run in submit_runs))
     out["submit_rps"] = s["rps"]
     out["submit_p50_ms"] = s["p50_ms"]
     out["submit_p99_ms"] = s["p99_ms"]
@@ -144,8 +157,13 @@ def run_engine(name, database_url, env):
     out["stored"] = seed.check_stored(database_url, plan)
     out["targets_met"] = {"ratio_at_least_0.4": out["submit_to_hello_ratio"] >= 0.4,
                           "p99_under_100ms": (s["p99_ms"] or 1e9) < 100,
-                          "no_errors": s["errors"] == 0 and out["class_burst"]["errors"] == 0}
+                          "no_errors": out["submit"]["errors_all_runs"] == 0 and out["class_burst"]["errors"] == 0}
     return out
+
+
+def _median_run(runs):
+    """The run with the median throughput (its own p50 and p99 come with it)."""
+    return sorted(runs, key=lambda run: run["rps"])[len(runs) // 2]
 
 
 def batch_scoring():

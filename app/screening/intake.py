@@ -14,6 +14,7 @@ import logging
 import os
 import queue
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -290,8 +291,8 @@ def wait_for(sub: Submission, timeout: float) -> Receipt:
 class Writer:
     """One per process: request threads queue submissions, the writer stores them a batch per transaction."""
 
-    def __init__(self, app):
-        self.app = app
+    def __init__(self, app, gather_seconds: float = 0.0):
+        self.app, self.gather_seconds = app, gather_seconds
         self.queue: queue.SimpleQueue = queue.SimpleQueue()
         self._thread, self._pid = None, None
         self._start_lock = threading.Lock()
@@ -323,11 +324,10 @@ class Writer:
     def _run(self):
         while True:
             batch = [self.queue.get()]
-            while len(batch) < MAX_BATCH:
-                try:
-                    batch.append(self.queue.get_nowait())
-                except queue.Empty:
-                    break
+            self._take_waiting(batch)
+            if self.gather_seconds and 1 < len(batch) < MAX_BATCH:
+                time.sleep(self.gather_seconds)
+                self._take_waiting(batch)
             try:
                 with self.app.app_context():
                     self._write(batch)
@@ -336,6 +336,13 @@ class Writer:
                 for sub in batch:
                     if not sub.finished:
                         sub.finish(exc)
+
+    def _take_waiting(self, batch):
+        while len(batch) < MAX_BATCH:
+            try:
+                batch.append(self.queue.get_nowait())
+            except queue.Empty:
+                return
 
     def _write(self, batch):
         try:
