@@ -4,17 +4,17 @@ Each worker's own writer thread (intake.Writer) shares its process's interpreter
 request threads. Under load every SQLite call of the writer gave the lock away and waited to get it back:
 a batch took five times its CPU time, the writer thread was busy all the time, and it was the bottleneck
 (bench/README.md, round 4). Here one process does nothing but store: the gunicorn master starts it before
-the workers (`when_ready`, in gunicorn.conf.py) and stops it after them (`on_exit`); each worker hands its
-submissions to it over a Unix socket, and a request is answered only when the process replies after its
-commit, as before.
+the workers (`when_ready`, in gunicorn.conf.py), starts it again if it dies, and ends it after the workers
+(`on_exit`); each worker hands its submissions to it over a Unix socket, and a request is answered only
+when the process replies after its commit, as before.
 
 The process is a speed-up, never a single point of failure: a worker that cannot reach it stores with its
 own writer thread, and a connection that breaks answers its waiting requests "not stored, try again"
 (the client retries with the same key, which stores the submission once or returns the stored row). The
 rules, the transaction and the unique indexes are intake's, whichever process runs them.
 
-Wire format: frames of a 4-byte length and a `marshal`led list of tuples of plain values (no pickle: only
-code, never data, is executed). The socket lives in a directory only the server's user can open.
+Wire format: frames of a 4-byte length and a `marshal`led list of tuples of plain values (unlike pickle,
+reading a frame never runs code). The socket lives in a directory only the server's user can open.
 """
 import itertools
 import logging
@@ -118,10 +118,11 @@ class RemoteWriter:
         connection = self._connect()
         if connection is None:
             return self.local.submit(sub, timeout)
+        seq = next(self._seq)
         try:
-            frame = _frame([(seq := next(self._seq), sub.campaign_id, sub.student_id, sub.scale_code,
-                             sub.scale_version, sub.answers, sub.idempotency_key,
-                             sub.started_at.isoformat() if sub.started_at else None, sub.received_at.isoformat())])
+            frame = _frame([(seq, sub.campaign_id, sub.student_id, sub.scale_code, sub.scale_version, sub.answers,
+                             sub.idempotency_key, sub.started_at.isoformat() if sub.started_at else None,
+                             sub.received_at.isoformat())])
         except ValueError:  # answers marshal cannot carry: not valid answers for any scale
             return self.local.submit(sub, timeout)
         connection.pending[seq] = sub
@@ -169,8 +170,10 @@ class RemoteWriter:
                     sub = connection.pending.pop(seq, None)
                     if sub is not None:
                         _finish_from_answer(sub, kind, rest)
-        except (OSError, ValueError, EOFError):
-            pass
+        except (OSError, EOFError):
+            pass  # the process went away
+        except Exception:  # an answer this worker cannot read: start over with a new connection
+            logger.exception("unreadable answer from the submission writer process")
         self._lost(connection)
 
     def _lost(self, connection):
@@ -225,8 +228,10 @@ def _serve_connection(sock, writer, registry):
                                      datetime.fromisoformat(received_at), waitable=False)
                 sub.on_finish = lambda done, seq=seq: outbox.put(_frame([_answer(seq, done)]))
                 writer.enqueue(sub)
-    except (OSError, ValueError, EOFError):
-        logger.exception("a worker's connection to the submission writer broke")
+    except (OSError, EOFError):
+        pass  # the worker went away; what it sent is stored and answered into the void
+    except Exception:  # a frame this process cannot read: the worker's waiting requests are told to send again
+        logger.exception("unreadable submission from a worker")
     finally:
         outbox.put(None)
         sock.close()
@@ -290,38 +295,71 @@ def _remove_stale_socket_dirs(older_than_s=60):
             continue
 
 
+class _Supervisor:
+    """In the gunicorn master: starts the writer process, starts it again when it dies, ends it at exit.
+
+    While it is away the workers store with their own threads; they reach the new process at the same socket.
+    """
+
+    def __init__(self, app_uri, log):
+        self.log, self.stopping = log, False
+        self.directory = tempfile.mkdtemp(prefix=SOCKET_DIR_PREFIX)  # mode 0700: only this user may connect
+        self.path = os.path.join(self.directory, "socket")
+        root = str(Path(__file__).resolve().parents[2])
+        self.env = dict(os.environ, **{SERVE_ENV: self.path, PARENT_ENV: str(os.getpid()), APP_ENV: app_uri})
+        self.env.pop(SOCKET_ENV, None)
+        self.env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, self.env.get("PYTHONPATH")]))
+        self.process = self._start()
+
+    def _start(self):
+        self.started_at = time.monotonic()
+        return subprocess.Popen([sys.executable, "-m", "app.screening.writer_process"], env=self.env)
+
+    def wait_until_listening(self, timeout_s=60) -> bool:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and self.process.poll() is None and not os.path.exists(self.path):
+            time.sleep(0.05)
+        return os.path.exists(self.path)
+
+    def watch(self):
+        pause = 1.0
+        while not self.stopping:
+            time.sleep(pause)
+            if self.stopping or self.process.poll() is None:
+                continue
+            # A process that dies at once again and again (a broken install) is retried less and less often.
+            pause = 1.0 if time.monotonic() - self.started_at > 30 else min(pause * 2, 60.0)
+            self.log.error("the submission writer process ended (exit %s); starting it again", self.process.returncode)
+            self.process = self._start()
+
+    def stop(self):
+        self.stopping = True
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGUSR1)  # its default action ends the process; SIGTERM it ignores
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
 def when_ready(server):
     """Start the writer process before the workers and tell them where it listens (they inherit the setting)."""
     _remove_stale_socket_dirs()
-    directory = tempfile.mkdtemp(prefix=SOCKET_DIR_PREFIX)  # mode 0700: only this user may connect
-    path = os.path.join(directory, "socket")
-    root = str(Path(__file__).resolve().parents[2])
-    env = dict(os.environ, **{SERVE_ENV: path, PARENT_ENV: str(os.getpid()), APP_ENV: server.app.app_uri})
-    env.pop(SOCKET_ENV, None)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
-    process = subprocess.Popen([sys.executable, "-m", "app.screening.writer_process"], env=env, cwd=os.getcwd())
-    server.xinqiao_writer = (process, directory)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and process.poll() is None and not os.path.exists(path):
-        time.sleep(0.05)
-    if os.path.exists(path):
-        os.environ[SOCKET_ENV] = path
+    supervisor = server.xinqiao_writer = _Supervisor(server.app.app_uri, server.log)
+    if supervisor.wait_until_listening():
+        os.environ[SOCKET_ENV] = supervisor.path
     else:  # the workers store with their own threads: slower, just as safe
         server.log.error("the submission writer process did not start; workers store in-process")
+    threading.Thread(target=supervisor.watch, daemon=True, name="xinqiao-writer-supervisor").start()
 
 
 def on_exit(server):
     """After the workers have stopped: end the writer process. Nobody waits for its answers any more; a batch
     it was storing is committed whole or not at all, and no client was told it was stored."""
-    process, directory = getattr(server, "xinqiao_writer", (None, None))
-    if process is not None and process.poll() is None:
-        process.send_signal(signal.SIGUSR1)  # its default action ends the process; SIGTERM it ignores
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-    if directory:
-        shutil.rmtree(directory, ignore_errors=True)
+    supervisor = getattr(server, "xinqiao_writer", None)
+    if supervisor is not None:
+        supervisor.stop()
 
 
 if __name__ == "__main__":

@@ -80,6 +80,21 @@ def test_killing_the_writer_process_under_load_loses_and_doubles_nothing(app, wh
         # after the kill the workers stored with their own writer threads: the rest of the class got through
         assert not _alive(writer)
         assert "storing in this worker" in server.log()
+        # and the master started a new writer process, which the workers use again
+        _wait_until(lambda: server.writer_process() not in (None, writer), timeout=20)
+        restarted = server.writer_process()
+        assert "starting it again" in server.log()
+        _wait_until(lambda: f"submission writer process {restarted} ready" in server.log(), timeout=30)
+        time.sleep(1.5)  # a worker tries to reconnect at most once a second
+        os.kill(restarted, signal.SIGSTOP)
+        try:
+            status, _ = request(server.port, "POST", "/api/v1/responses", submission(whole_class, "PHQ-9", PHQ9_LOW),
+                                token=whole_class.tokens[0], timeout=5)
+        except OSError:
+            status = None  # no answer while the process that holds the submission is paused
+        finally:
+            os.kill(restarted, signal.SIGCONT)
+        assert status is None  # a worker storing by itself would have answered at once (409: already stored)
     finally:
         server.stop()
 
