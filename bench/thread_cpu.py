@@ -5,7 +5,8 @@
                                                               (the request path alone: not a product mode)
 
 CPU time per thread comes from /proc/<pid>/task/<tid>/stat; threads are named with `py-spy dump`
-(request threads, the submission writer, gunicorn's main thread). Linux only.
+(request threads, the submission writer, gunicorn's main thread). Also printed: each process's share of
+a core, the load generator's, and the machine's idle cores over the run (/proc/stat). Linux only.
 """
 import collections
 import os
@@ -78,7 +79,8 @@ def main(n, instant_writer):
     server = run.Server("wsgi:app", env, run.PRODUCT_CONF)
     try:
         loadgen.closed_loop(server.port, requests[:WARMUP], run.CONCURRENCY)
-        before = thread_cpu(server.proc.pid)
+        before, machine_before, client_before = thread_cpu(server.proc.pid), machine_cpu(), time.process_time()
+        started = time.monotonic()
         result = {}
         load = threading.Thread(target=lambda: result.update(
             loadgen.closed_loop(server.port, requests[WARMUP:], run.CONCURRENCY)))
@@ -86,16 +88,27 @@ def main(n, instant_writer):
         time.sleep(1.0)
         names = thread_names(sorted({pid for pid, _tid in before}))
         load.join()
-        after = thread_cpu(server.proc.pid)
+        after, machine_after, client_after = thread_cpu(server.proc.pid), machine_cpu(), time.process_time()
+        seconds = time.monotonic() - started
     finally:
         server.stop()
-    by_kind = collections.Counter()
-    for key, seconds in after.items():
-        by_kind[names.get(key, "other")] += seconds - before.get(key, 0.0)
+    by_kind, by_process = collections.Counter(), collections.Counter()
+    for key, cpu in after.items():
+        by_kind[names.get(key, "other")] += cpu - before.get(key, 0.0)
+        by_process[key[0]] += cpu - before.get(key, 0.0)
     print(f"{result['requests']} submissions, {result['rps']}/s, p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms")
-    for kind, seconds in by_kind.most_common():
-        print(f"  {kind:28s} {seconds * 1000 / n:6.3f} ms CPU per submission")
+    for kind, cpu in by_kind.most_common():
+        print(f"  {kind:28s} {cpu * 1000 / n:6.3f} ms CPU per submission")
     print(f"  {'total':28s} {sum(by_kind.values()) * 1000 / n:6.3f} ms CPU per submission")
+    total, idle = (a - b for a, b in zip(machine_after, machine_before))
+    print("cores used: " + ", ".join(f"process {pid} {cpu / seconds:.2f}" for pid, cpu in by_process.most_common())
+          + f"; load generator {(client_after - client_before) / seconds:.2f}; idle {idle / total * os.cpu_count():.2f}")
+
+
+def machine_cpu():
+    """(all, idle) jiffies of the whole machine since boot."""
+    fields = [int(x) for x in open("/proc/stat").readline().split()[1:]]
+    return sum(fields), fields[3] + fields[4]
 
 
 if __name__ == "__main__":
