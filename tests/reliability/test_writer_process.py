@@ -1,5 +1,7 @@
 """The server's submission writer process (app/screening/writer_process.py): the workers hand it their
-submissions; killed, it loses nothing and the workers store themselves; it never outlives its server."""
+submissions; killed, it loses nothing, the workers store themselves and the master starts it again; it never
+outlives its server."""
+import contextlib
 import os
 import signal
 import time
@@ -20,6 +22,18 @@ from tests.reliability.test_crash import _check_database, _run_class, _wait_unti
 def _server(app, tmp_path, **env):
     return LiveGunicorn(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path / "instance", tmp_path / "gunicorn.log",
                         env=env)
+
+
+@contextlib.contextmanager
+def _serving(app, tmp_path, **env):
+    """The real server, and the pid of its writer process; stopped at the end."""
+    server = _server(app, tmp_path, **env).start()
+    try:
+        writer = server.writer_process()
+        assert writer is not None, server.log()[-2000:]
+        yield server, writer
+    finally:
+        server.stop()
 
 
 def _rows(app, key=None):
@@ -43,10 +57,7 @@ def _alive(pid):
 
 @pytest.mark.slow
 def test_workers_answer_only_after_the_writer_process_has_stored(app, whole_class, tmp_path):
-    server = _server(app, tmp_path, SUBMISSION_WAIT_SECONDS="1").start()
-    try:
-        writer = server.writer_process()
-        assert writer is not None, server.log()[-2000:]
+    with _serving(app, tmp_path, SUBMISSION_WAIT_SECONDS="1") as (server, writer):
         body = submission(whole_class, "PHQ-9", PHQ9_LOW)
         os.kill(writer, signal.SIGSTOP)  # the process holds the submission and cannot answer
         try:
@@ -60,21 +71,15 @@ def test_workers_answer_only_after_the_writer_process_has_stored(app, whole_clas
         status, payload = request(server.port, "POST", "/api/v1/responses", body, token=whole_class.tokens[0])
         assert status == 200 and payload["response_id"]
         assert _rows(app) == 1
-    finally:
-        server.stop()
 
 
 @pytest.mark.slow
 def test_killing_the_writer_process_under_load_loses_and_doubles_nothing(app, whole_class, tmp_path):
-    server = _server(app, tmp_path).start()
-    writer = server.writer_process()
-    assert writer is not None
-
     def disturb(progress):
         _wait_until(lambda: progress() >= 0.3)
         os.kill(writer, signal.SIGKILL)  # mid-batch, with answers owed to both workers
 
-    try:
+    with _serving(app, tmp_path) as (server, writer):
         bodies, acked = _run_class(server, whole_class, disturb)
         _check_database(app, whole_class, bodies, acked)
         # after the kill the workers stored with their own writer threads: the rest of the class got through
@@ -95,8 +100,6 @@ def test_killing_the_writer_process_under_load_loses_and_doubles_nothing(app, wh
         finally:
             os.kill(restarted, signal.SIGCONT)
         assert status is None  # a worker storing by itself would have answered at once (409: already stored)
-    finally:
-        server.stop()
 
 
 @pytest.mark.slow
@@ -112,9 +115,8 @@ def test_the_writer_process_ends_with_its_server(app, whole_class, tmp_path):
         time.sleep(0.1)
     server.stop()
 
-    graceful = _server(app, tmp_path).start()
-    writer = graceful.writer_process()
-    graceful.stop()  # SIGTERM: the master stops its workers, then the writer process
+    with _serving(app, tmp_path) as (_graceful, writer):
+        pass  # leaving stops it with SIGTERM: the master stops its workers, then the writer process
     assert not _alive(writer)
 
 
