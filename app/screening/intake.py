@@ -1,9 +1,10 @@
 """Storing submitted questionnaires: the rules, in one place, for one submission or a batch of them.
 
-A whole class submits within a minute. Each request thread does the work that needs no database (reading
-the answers, scoring them) and hands the submission to its process's writer thread; the writer stores
-whatever has queued meanwhile in one transaction: one round of checks, one multi-row insert per table, one
-audit append and one commit (one fsync on SQLite) for the batch. The request is answered only after that
+A whole class submits within a minute. Each request thread reads the answers and hands the submission to a
+writer: the server's writer process (writer_process.py, which runs a Writer of its own) or, without one, a
+Writer thread in its own process. Submissions are scored before they reach the database (no database work
+for that), and the writer stores whatever has queued meanwhile in one transaction: one round of checks, one
+multi-row insert per table, one audit append and one commit (one fsync on SQLite) for the batch. The request is answered only after that
 commit, so an acknowledged submission is on disk; a request that gets no answer is retried by the client
 with the same idempotency key and never stored twice. bench/README.md has the measurements.
 
@@ -104,6 +105,7 @@ def prepare(registry, campaign_id, student_id, scale_code, scale_version, answer
 
 
 def score_submission(registry, sub: Submission) -> Submission:
+    """Score `sub`'s answers in place; an unknown scale or invalid answers are noted for the rules to refuse."""
     sub.scored = True
     scale_code, scale_version, started_at = sub.scale_code, sub.scale_version, sub.started_at
     scale = registry.get(scale_code) if scale_code in registry.codes() else None
