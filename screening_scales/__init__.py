@@ -6,11 +6,11 @@ from .errors import AnswerError, ScaleDefinitionError, UnknownScale
 from .loader import Registry, default_registry, load_registry
 from .model import RISK_LEVELS, Band, Item, Option, Scale, risk_rank
 from .quality import quality_flags
-from .scoring import ScoreResult, score, shows_crisis_resources
+from .scoring import CRISIS_FLAGS, ScoreResult, needs_crisis_resources, score, shows_crisis_resources
 
 __all__ = [
-    "AnswerError", "Band", "Item", "Option", "RISK_LEVELS", "Registry", "Scale",
+    "AnswerError", "Band", "CRISIS_FLAGS", "Item", "Option", "RISK_LEVELS", "Registry", "Scale",
     "ScaleDefinitionError", "ScoreResult", "UnknownScale", "default_registry", "load_registry",
-    "quality_flags", "reliable_change", "risk_rank", "score", "score_batch",
+    "needs_crisis_resources", "quality_flags", "reliable_change", "risk_rank", "score", "score_batch",
     "shows_crisis_resources",
 ]

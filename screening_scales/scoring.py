@@ -203,14 +203,24 @@ def score(scale_or_code, answers, registry=None) -> ScoreResult:
                        tuple(dict.fromkeys(flags)), subscales)
 
 
+# Any sign of suicide risk, or a suicide question left open, shows the student the crisis resources:
+# showing them once too often costs little; missing them once can cost a life.
+CRISIS_FLAGS = frozenset({
+    "suicidal_ideation", "recent_suicidal_thoughts", "past_suicide_attempt",
+    "suicide_risk", "acute_suicide_risk", "risk_item_unanswered",
+})
+
+
+def needs_crisis_resources(risk: str | None, flags) -> bool:
+    """Whether the student page must show crisis resources for a result of this risk and these flags: risk
+    'critical', or any crisis flag (e.g. an ASQ positive, a past attempt on PHQ-A at risk 'high', an
+    unanswered suicide question)."""
+    return risk == "critical" or not CRISIS_FLAGS.isdisjoint(flags or ())
+
+
 def shows_crisis_resources(result: ScoreResult) -> bool:
-    """Whether the student page must show crisis resources for this result.
-
-    True for risk 'critical', for any ASQ positive (flag suicide_risk) and whenever a
-    suicide-risk question was left unanswered.
-    """
-    return (result.risk == "critical" or "suicide_risk" in result.flags
-            or "risk_item_unanswered" in result.flags)
+    return needs_crisis_resources(result.risk, result.flags)
 
 
-__all__ = ["ScoreResult", "score", "shows_crisis_resources", "RISK_LEVELS"]
+__all__ = ["CRISIS_FLAGS", "ScoreResult", "needs_crisis_resources", "score", "shows_crisis_resources",
+           "RISK_LEVELS"]

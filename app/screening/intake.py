@@ -4,9 +4,9 @@ A whole class submits within a minute. Each request thread reads the answers and
 writer: the server's writer process (writer_process.py, which runs a Writer of its own) or, without one, a
 Writer thread in its own process. Submissions are scored before they reach the database (no database work
 for that), and the writer stores whatever has queued meanwhile in one transaction: one round of checks, one
-multi-row insert per table, one audit append and one commit (one fsync on SQLite) for the batch. The request is answered only after that
-commit, so an acknowledged submission is on disk; a request that gets no answer is retried by the client
-with the same idempotency key and never stored twice. bench/README.md has the measurements.
+multi-row insert per table, one audit append and one commit (one fsync on SQLite) for the batch. The
+request is answered only after that commit, so an acknowledged submission is on disk; a request that gets
+no answer is retried by the client with the same idempotency key and never stored twice. bench/README.md has the measurements.
 
 `store()` is the only code that decides whether a submission is stored; `submit_response()` in services uses
 it for a single submission in the caller's transaction (the demo, commands).
@@ -34,18 +34,6 @@ from app.students.models import ConsentKind, Enrollment
 logger = logging.getLogger(__name__)
 
 MAX_BATCH = 64  # submissions per transaction; a bigger class simply takes two commits
-
-# Any sign of suicide risk, or a risk item left open, shows the crisis page: showing it once too
-# often costs little; missing it once can cost a life.
-CRISIS_FLAGS = frozenset({
-    "suicidal_ideation", "recent_suicidal_thoughts", "past_suicide_attempt",
-    "suicide_risk", "acute_suicide_risk", "risk_item_unanswered",
-})
-
-
-def shows_crisis_resources(risk_level, flags) -> bool:
-    return risk_level == "critical" or bool(CRISIS_FLAGS & set(flags or ()))
-
 
 class ScreeningError(ValueError):
     """A screening rule was broken. `code` names the rule; the view turns it into a message."""
@@ -194,7 +182,8 @@ def _decide(subs, facts: Facts):
             if row.student_id != sub.student_id or row.campaign_id != sub.campaign_id:
                 sub.outcome = ScreeningError("idempotency_key_reused")
             else:
-                sub.outcome = Receipt(row.id, row.submitted_at, False, shows_crisis_resources(row.risk, row.flags))
+                sub.outcome = Receipt(row.id, row.submitted_at, False,
+                                      screening_scales.needs_crisis_resources(row.risk, row.flags))
             continue
         campaign = campaigns.get(sub.campaign_id)
         error = None
@@ -258,7 +247,7 @@ def store(subs, facts: Facts | None = None) -> None:
             for response_id, (sub, _c, _g) in zip(ids, accepted)] + alert_events)
         for response_id, (sub, _c, _g) in zip(ids, accepted):
             sub.outcome = Receipt(response_id, sub.received_at, True,
-                                  shows_crisis_resources(sub.result.risk, sub.result.flags))
+                                  screening_scales.needs_crisis_resources(sub.result.risk, sub.result.flags))
     # A key twice in one batch is one submission: the second gets the first one's answer (created=False).
     for sub in subs:
         first = sub.duplicate_of

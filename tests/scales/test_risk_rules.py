@@ -183,6 +183,7 @@ def test_phqa_serious_thoughts_past_month_is_critical():
 def test_phqa_ever_tried_is_at_least_high():
     r = ss.score("PHQ-A", [0] * 9 + [0, 0, 0, 1])
     assert (r.band, r.risk, r.flags) == ("minimal", "high", ("past_suicide_attempt",))
+    assert ss.shows_crisis_resources(r)  # a past attempt shows the crisis resources, though the risk is 'high'
     r = ss.score("PHQ-A", [3] * 8 + [0] + [1, 3, 0, 1])
     assert (r.total, r.band, r.risk) == (24, "severe", "high")
 
@@ -225,3 +226,14 @@ def test_risk_levels_order():
     assert [ss.risk_rank(x) for x in ss.RISK_LEVELS] == [0, 1, 2, 3]
     with pytest.raises(ValueError):
         ss.risk_rank("severe")
+
+
+def test_every_flag_a_scale_file_may_set_shows_the_crisis_resources():
+    # A new kind of flag must be a conscious choice: add it to CRISIS_FLAGS, or change this test.
+    from screening_scales.loader import KNOWN_FLAGS
+
+    assert KNOWN_FLAGS <= ss.CRISIS_FLAGS
+    for flag in KNOWN_FLAGS:
+        assert ss.needs_crisis_resources("low", [flag])
+    assert not ss.needs_crisis_resources("high", ["incomplete", "too_fast"])
+    assert ss.needs_crisis_resources("critical", [])
