@@ -111,19 +111,27 @@ def mail_after_response():
     g.xinqiao_mail_pending = True
 
 
-ALERT_LEVELS_NOTIFIED = ("critical", "high")  # a moderate alert waits on the worklist, nobody is paged
+def _teachers_and_duty_doctors(alert, by):
+    return alert_recipients(alert, exclude=by)
+
+
+def _teachers(alert, by):
+    return [u for u in school_psychology_teachers(alert.school_id) if u.id != getattr(by, "id", None)]
+
+
+# Who is told when an alert opens, and whether by mail too. A critical alert reaches the school's psychology
+# teachers and the duty doctors at once (inbox and mail); a high one the teachers' inbox; a moderate alert
+# waits on the worklist and nobody is paged.
+ALERT_OPENED_NOTICES = {"critical": (_teachers_and_duty_doctors, True), "high": (_teachers, False)}
+ALERT_LEVELS_NOTIFIED = frozenset(ALERT_OPENED_NOTICES)
 
 
 def notify_alert_opened(alert, by=None):
-    """A critical alert reaches the school's psychology teachers and the duty doctors at once (inbox and mail);
-    a high one reaches the teachers' inbox."""
-    if alert.level == "critical":
-        recipients, email = alert_recipients(alert, exclude=by), True
-    elif alert.level == "high":
-        recipients, email = [u for u in school_psychology_teachers(alert.school_id) if u.id != getattr(by, "id", None)], False
-    else:
+    notice = ALERT_OPENED_NOTICES.get(alert.level)
+    if notice is None:
         return []
-    return notify(recipients, f"alert_{alert.level}_opened", alert.case_number, f"/alerts/{alert.id}",
+    recipients, email = notice
+    return notify(recipients(alert, by), f"alert_{alert.level}_opened", alert.case_number, f"/alerts/{alert.id}",
                   dedup_key=f"alert:{alert.id}:opened", email=email)
 
 

@@ -111,6 +111,27 @@ def test_a_critical_alert_is_mailed_at_once_with_a_link_and_case_number_only(app
     assert len(mail.messages) == 3
 
 
+@pytest.mark.parametrize("answers, level, notified", [
+    ([3, 3, 3, 3, 3, 0, 0, 0, 0], "high", {"teacher", "teacher2"}),   # total 15: the teachers' inbox, no mail
+    ([2, 2, 2, 2, 2, 0, 0, 0, 0], "moderate", set()),                  # total 10: the worklist, nobody paged
+])
+def test_who_is_told_when_an_alert_opens(app, world, client_factory, emails, mail, answers, level, notified):
+    mail.start()
+    teacher = login_as(client_factory, "teacher")
+    _, code = launch_campaign(teacher, world.class_id)
+    http = app.test_client()
+    data = join(http, code, world.students[0]).get_json()
+    phq9 = next(q for q in data["questionnaires"] if q["scale"] == "PHQ-9")
+    submit(http, data["token"], phq9, answers).close()
+    with app.app_context():
+        assert db.session.scalar(select(Alert.level)) == level
+        rows = db.session.execute(select(User.username, Notification.kind, Notification.mail_state)
+                                  .join(User, User.id == Notification.user_id)).all()
+    assert {username for username, _kind, _state in rows} == notified
+    assert all(kind == f"alert_{level}_opened" and state == MailState.NONE for _u, kind, state in rows)
+    assert mail.messages == []
+
+
 def test_an_smtp_outage_loses_nothing_and_the_sweep_delivers_exactly_once_later(app, world, client_factory, emails, mail):
     alert_id = _screen_critical(app, client_factory, world)  # the SMTP server is not up yet
     with app.app_context():
