@@ -70,8 +70,10 @@ class Response(db.Model):
     __table_args__ = (UniqueConstraint("campaign_id", "student_id", "scale_code"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
-    student_id: Mapped[int] = mapped_column(ForeignKey("students.id"), index=True)
+    # No single-column indexes: (campaign_id, student_id, scale_code) and (campaign_id, id) serve the
+    # campaign, (student_id, scale_code, submitted_at) the student, and each index is written per submission.
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id"))
     school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"), index=True)
     class_group_id: Mapped[int | None] = mapped_column(ForeignKey("class_groups.id"))
     scale_code: Mapped[str] = mapped_column(String(16))

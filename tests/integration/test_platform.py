@@ -41,6 +41,10 @@ def test_migrations_upgrade_an_empty_database_to_a_single_head(tmp_path):
     tables = set(inspect(create_engine(url)).get_table_names())
     assert {"students", "responses", "scores", "alerts", "referrals", "assessments", "return_decisions",
             "audit_events", "alembic_version"} <= tables
+    # The models and the migrations describe the same schema: a model change without its migration fails here.
+    check = _flask("db", "check", env=env)
+    assert check.returncode == 0 and "No new upgrade operations detected" in check.stdout + check.stderr, \
+        check.stdout[-2000:] + check.stderr[-2000:]
 
 
 def test_the_interface_speaks_chinese_by_default_and_english_on_request(world, client_factory):
