@@ -9,6 +9,7 @@ from app.accounts.models import Role, User
 from app.audit import services as audit
 from app.audit.models import AuditEvent
 from app.auth import policy
+from app.core import clock
 from app.extensions import db
 from app.orgs.models import ClassGroup, School
 from app.students import consent as consents
@@ -146,9 +147,13 @@ def find_student():
 
 
 def _transfer_form(student):
+    """The receiving classes: another school's, of this academic year or a later one (a past year's class is
+    never where a student moves to; the choices are also what the form accepts)."""
     form = TransferForm()
     current = student.current_enrollment()
+    this_year = roster.academic_year(clock.today())  # "2026-2027": compares in order as text
     classes = db.session.execute(select(ClassGroup, School).join(School, School.id == ClassGroup.school_id)
+                                 .where(ClassGroup.academic_year >= this_year)
                                  .order_by(School.name, ClassGroup.academic_year.desc(), ClassGroup.grade, ClassGroup.name)).all()
     form.class_group_id.choices = [(c.id, f"{s.name} · {c.academic_year} · {c.name}") for c, s in classes
                                    if not current or c.school_id != current.school_id]

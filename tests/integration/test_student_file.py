@@ -305,3 +305,27 @@ def test_launching_a_screening_warns_about_students_without_consent(app, world, 
     r = teacher_p.post("/campaigns/new", {"title": "T", "class_ids": [stages.p6], "scale_codes": ["PHQ-9"], "open_hours": 2})
     assert r.status_code == 302
     assert "1 students in these classes have no guardian consent" in teacher_p.get(r.headers["Location"]).get_data(as_text=True)
+
+
+def test_the_transfer_form_offers_other_schools_classes_of_this_year_or_later(app, world, stages, client_factory):
+    with app.app_context():
+        this_year = academic_year(clock.today())
+        start = int(this_year[:4])
+        past = ClassGroup(school_id=stages.university_id, academic_year=f"{start - 1}-{start}", grade=13,
+                          name="PAST-YEAR-CLASS")
+        coming = ClassGroup(school_id=stages.university_id, academic_year=f"{start + 1}-{start + 2}", grade=13,
+                            name="NEXT-YEAR-CLASS")
+        db.session.add_all([past, coming])
+        db.session.commit()
+        past_id = past.id
+        db.session.remove()
+    admin = login_as(client_factory, "admin")
+    page = admin.get(f"/admin/students/{stages.student_id}").get_data(as_text=True)
+    offered = page.split('name="class_group_id"', 1)[1].split("</select>", 1)[0]
+    assert "NEXT-YEAR-CLASS" in offered and "心理学2026级1班" in offered
+    assert "PAST-YEAR-CLASS" not in offered
+    assert "六年级（1）班" not in offered  # the student's own school is not a transfer
+    # and the form accepts only what it offers
+    assert admin.post(f"/admin/students/{stages.student_id}/transfer", {"class_group_id": past_id}).status_code == 302
+    with app.app_context():
+        assert db.session.get(Student, stages.student_id).current_enrollment().class_group_id == stages.p6
