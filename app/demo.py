@@ -145,11 +145,36 @@ def load_demo(seed: int = 20261122) -> dict:
     high_alert = db.session.scalar(select(Alert).where(Alert.student_id == h1[7].id))
     care.refer_student(h1[7], high.id, hospital.id, "high", "PHQ-9 总分 16，情绪低落两周以上，请评估。",
                        alert=high_alert, by=users["teacher.high"])
+    _referrals_further_along(middle, high, hospital, roster("m1"), h1, users)
     # An open session for the second middle-school class, to walk the student part of the demo.
     screening.launch_campaign(middle, [classes["m2"]], ["PHQ-9", "GAD-7"], "秋季心理筛查（初二2班）",
                               clock.now() + timedelta(days=30), by=users["teacher.middle"])
     db.session.flush()
     return describe()
+
+
+def _referrals_further_along(middle, high, hospital, m1, h1, users):
+    """Every state of the care loop on screen: a referral the hospital declined (the school sees why and may
+    refer elsewhere), and a student cleared three weeks ago to return with conditions that the middle school
+    now follows up."""
+    doctor = users["doctor.chen"]
+    declined = care.refer_student(h1[15], high.id, hospital.id, "moderate", "GAD-7 总分 11，考试前焦虑明显，请评估。",
+                                  by=users["teacher.high"])
+    care.decline_referral(declined, "本院青少年门诊本月预约已满，建议转至区精神卫生中心青少年门诊。", by=doctor)
+    clock.freeze(clock.now() - timedelta(days=21))
+    try:
+        referral = care.refer_student(m1[11], middle.id, hospital.id, "high",
+                                      "班主任反映近一个月失眠、成绩下滑，PHQ-9 总分 15，请评估。", by=users["teacher.middle"])
+        care.accept_referral(referral, by=doctor)
+        care.record_assessment(referral, {
+            "assessed_on": clock.today(), "setting": "clinic", "risk_level": "moderate", "plan": "outpatient",
+            "findings": "情绪低落伴睡眠障碍，无自伤自杀意念，社会功能部分受损。", "icd10_code": "F32",
+            "next_review_on": clock.today() + timedelta(days=28)}, by=doctor)
+        care.decide_return(referral, {
+            "outcome": "cleared_with_conditions", "review_on": clock.today() + timedelta(days=60),
+            "conditions": "每周与心理教师面谈一次\n两周内避免晚自习", "share_diagnosis": False}, by=doctor)
+    finally:
+        clock.freeze(None)
 
 
 def describe() -> dict:
