@@ -1,6 +1,10 @@
-"""Small helpers shared by tests: launching a campaign and answering as a student through the real API."""
+"""Small helpers shared by tests: launching a campaign, answering as a student through the real API, and
+running `flask` commands as a person does."""
 import re
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 
 PHQ9_CRITICAL = [1, 1, 1, 0, 0, 0, 0, 0, 1]  # total 4 but item 9 = 1
 PHQ9_LOW = [0, 1, 0, 0, 1, 0, 0, 0, 0]
@@ -39,3 +43,12 @@ def answer_all(http, code, student, answers_by_scale):
         assert r.status_code == 201, r.get_json()
         receipts[q["scale"]] = r.get_json()
     return receipts
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def flask_command(*args, env, timeout=180):
+    """`flask --app wsgi …` in a fresh process, as a person runs it from the repository (a CompletedProcess)."""
+    return subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=timeout)

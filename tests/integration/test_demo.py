@@ -1,26 +1,18 @@
 """`flask demo` (what `make run` loads): every role finds something to work on, every state of the loop shows."""
 import json
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _flask(*args, env):
-    return subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=180)
+from tests.helpers import flask_command
 
 
 def test_the_demo_loads_into_an_empty_database_and_describes_itself(tmp_path):
     url = f"sqlite:///{tmp_path / 'demo.sqlite'}"
     env = dict(os.environ, DATABASE_URL=url, XINQIAO_INSTANCE_DIR=str(tmp_path / "instance"))
     env.pop("XINQIAO_CONFIG", None)
-    assert _flask("db", "upgrade", env=env).returncode == 0
-    loaded = _flask("demo", "--json", env=env)
+    assert flask_command("db", "upgrade", env=env).returncode == 0
+    loaded = flask_command("demo", "--json", env=env)
     assert loaded.returncode == 0, loaded.stderr[-3000:]
     info = json.loads(loaded.stdout)
     assert {s["username"] for s in info["staff"]} == {
@@ -28,7 +20,7 @@ def test_the_demo_loads_into_an_empty_database_and_describes_itself(tmp_path):
     [session] = info["campaigns"]  # one open session for the students' part of the demo
     assert len(session["session_code"]) >= 6 and len(session["students"]) == 30
     # run again (make run on a database that has data): nothing loaded twice, the same description
-    again = _flask("demo", "--if-empty", "--json", env=env)
+    again = flask_command("demo", "--if-empty", "--json", env=env)
     assert again.returncode == 0 and json.loads(again.stdout) == info
 
     with create_engine(url).connect() as db:

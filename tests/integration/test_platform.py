@@ -8,6 +8,7 @@ from sqlalchemy import create_engine, inspect
 
 from app import create_app
 from tests.conftest import login_as
+from tests.helpers import flask_command
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -25,24 +26,19 @@ def test_healthz_answers_503_when_the_database_does_not(tmp_path):
     assert response.get_json()["status"] == "error"
 
 
-def _flask(*args, env):
-    return subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
-
-
 def test_migrations_upgrade_an_empty_database_to_a_single_head(tmp_path):
     url = os.environ.get("TEST_DATABASE_URL_MIGRATIONS") or f"sqlite:///{tmp_path / 'empty.sqlite'}"
     env = dict(os.environ, DATABASE_URL=url, XINQIAO_INSTANCE_DIR=str(tmp_path / "instance"))
-    heads = _flask("db", "heads", env=env)
+    heads = flask_command("db", "heads", env=env)
     assert heads.returncode == 0, heads.stderr
     assert len([line for line in heads.stdout.splitlines() if "(head)" in line]) == 1, heads.stdout
-    result = _flask("db", "upgrade", env=env)
+    result = flask_command("db", "upgrade", env=env)
     assert result.returncode == 0, result.stderr
     tables = set(inspect(create_engine(url)).get_table_names())
     assert {"students", "responses", "scores", "alerts", "referrals", "assessments", "return_decisions",
             "audit_events", "alembic_version"} <= tables
     # The models and the migrations describe the same schema: a model change without its migration fails here.
-    check = _flask("db", "check", env=env)
+    check = flask_command("db", "check", env=env)
     assert check.returncode == 0 and "No new upgrade operations detected" in check.stdout + check.stderr, \
         check.stdout[-2000:] + check.stderr[-2000:]
 
@@ -89,7 +85,7 @@ def test_upgrading_a_sqlite_database_that_holds_data_keeps_it(tmp_path):
     `make run` on an earlier version must upgrade without losing or breaking anything."""
     url = f"sqlite:///{tmp_path / 'old.sqlite'}"
     env = dict(os.environ, DATABASE_URL=url, XINQIAO_INSTANCE_DIR=str(tmp_path / "instance"))
-    first = _flask("db", "upgrade", "833ad9107613", env=env)
+    first = flask_command("db", "upgrade", "833ad9107613", env=env)
     assert first.returncode == 0, first.stderr
     engine = create_engine(url)
     with engine.begin() as conn:
@@ -102,7 +98,7 @@ def test_upgrading_a_sqlite_database_that_holds_data_keeps_it(tmp_path):
         conn.exec_driver_sql("INSERT INTO audit_events (id, at, actor_id, actor_role, action, object_type, student_id,"
                              " outcome, detail, prev_hash, hash) VALUES (1, '2026-11-01', 1, 'teacher', 'login', 'user', 1,"
                              " 'ok', '{}', 'p', 'h')")
-    result = _flask("db", "upgrade", env=env)
+    result = flask_command("db", "upgrade", env=env)
     assert result.returncode == 0, result.stderr
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT username, school_id FROM users").fetchall() == [("t", 1)]
