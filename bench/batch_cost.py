@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import seed
+from bench import loadgen, seed
 
 SUBMISSIONS_PER_SIZE = 480
 
@@ -37,9 +37,8 @@ def main():
     submissions = []
     with app.test_request_context():
         for request in raw:
-            head, body = request.split(b"\r\n\r\n", 1)
-            token = next(line.split(b" ")[-1] for line in head.split(b"\r\n") if line.startswith(b"Authorization"))
-            campaign_id, student_id = tokens.read(token.decode())
+            _method, _path, headers, body = loadgen.parse_request(request)
+            campaign_id, student_id = tokens.read(headers["Authorization"].removeprefix("Bearer "))
             fields = json.loads(body)
             submissions.append(intake.prepare(app.extensions["scales"], campaign_id, student_id, fields["scale"],
                                               fields["version"], fields["answers"], fields["idempotency_key"], None))

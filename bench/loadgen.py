@@ -22,6 +22,17 @@ def build_request(method: str, path: str, body: bytes = b"", headers: dict | Non
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
 
+def parse_request(raw: bytes):
+    """(method, path, headers, body) of a request built by build_request (without Host and Content-Length)."""
+    head, body = raw.split(b"\r\n\r\n", 1)
+    lines = head.decode().split("\r\n")
+    method, path, _ = lines[0].split(" ", 2)
+    headers = dict(line.split(": ", 1) for line in lines[1:])
+    headers.pop("Content-Length", None)
+    headers.pop("Host", None)
+    return method, path, headers, body
+
+
 async def _read_response(reader) -> tuple[int, bytes, bool]:
     head = await reader.readuntil(b"\r\n\r\n")
     status = int(head[9:12])

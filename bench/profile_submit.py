@@ -14,17 +14,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _parse(raw: bytes):
-    """(method, path, headers, body) of a raw request built by bench.loadgen.build_request."""
-    head, body = raw.split(b"\r\n\r\n", 1)
-    lines = head.decode().split("\r\n")
-    method, path, _ = lines[0].split(" ", 2)
-    headers = dict(line.split(": ", 1) for line in lines[1:])
-    headers.pop("Content-Length", None)
-    headers.pop("Host", None)
-    return method, path, headers, body
-
-
 def main(n=1000):
     sys.path.insert(0, str(ROOT))
     tmp = Path(tempfile.mkdtemp(prefix="xinqiao-prof-"))
@@ -32,10 +21,10 @@ def main(n=1000):
     os.environ.update(XINQIAO_CONFIG="production", XINQIAO_INSTANCE_DIR=str(tmp), DATABASE_URL=url,
                       SECRET_KEY=secrets.token_hex(32),
                       CLINICAL_DATA_KEYS=__import__("cryptography.fernet").fernet.Fernet.generate_key().decode())
-    from bench import seed
+    from bench import loadgen, seed
 
     plan = seed.seed_database(url, students=250, campaigns=6)
-    requests = [_parse(r) for r in seed.submission_requests(url, plan)[:n + 200]]
+    requests = [loadgen.parse_request(r) for r in seed.submission_requests(url, plan)[:n + 200]]
     app = seed._app(url)
     client = app.test_client()
 

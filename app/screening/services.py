@@ -124,7 +124,7 @@ def submit_response(campaign, student, scale_code, scale_version, answers, idemp
     """Store, score and route one questionnaire in the caller's transaction (the demo, commands).
 
     Returns its intake.Receipt; raises ScreeningError when a rule refuses it. The student API goes through
-    the writer thread instead (app/screening/intake.py); both apply the same rules in `intake.store`.
+    a writer instead (the server's writer process or a Writer thread); both apply the rules of `intake.store`.
     """
     sub = prepare(registry(), campaign.id, student.id, scale_code, scale_version, answers, idempotency_key,
                   started_at)

@@ -82,8 +82,9 @@ def _frames(sock):
         header = stream.read(_HEADER.size)
         if len(header) < _HEADER.size:
             return
-        data = stream.read(_HEADER.unpack(header)[0])
-        if len(data) < _HEADER.unpack(header)[0]:
+        (length,) = _HEADER.unpack(header)
+        data = stream.read(length)
+        if len(data) < length:
             return
         yield marshal.loads(data)
 
