@@ -19,6 +19,7 @@ from app.core import clock
 from app.extensions import db
 from app.notifications.models import MailState, Notification
 from app.orgs.models import Partnership
+from app.risk.models import alert_case_number
 
 logger = logging.getLogger(__name__)
 
@@ -69,9 +70,7 @@ def duty_doctors_for_school(school_id):
 
 def alert_recipients(alert, *, exclude=None):
     """The school's psychology teachers and the partner hospitals' duty doctors."""
-    users = school_psychology_teachers(alert.school_id) + duty_doctors_for_school(alert.school_id)
-    exclude_id = getattr(exclude, "id", None)
-    return [u for u in users if u.id != exclude_id]
+    return _teachers_and_duty_doctors(alert.school_id, exclude)
 
 
 # --- writing notifications ------------------------------------------------------------------------
@@ -99,11 +98,15 @@ def notify(users, kind, case_number, link, *, dedup_key=None, email=False):
     db.session.add_all(rows)
     db.session.flush()
     if any(r.mail_state == MailState.PENDING for r in rows):
-        if has_request_context():
-            g.xinqiao_mail_pending = True
-        else:  # the submission writer thread: it hands the flag to the request it answers
-            db.session.info["mail_pending"] = True
+        _mail_pending()
     return rows
+
+
+def _mail_pending():
+    if has_request_context():
+        g.xinqiao_mail_pending = True
+    else:  # the submission writer: it hands the flag to the request it answers
+        db.session.info["mail_pending"] = True
 
 
 def mail_after_response():
@@ -111,19 +114,24 @@ def mail_after_response():
     g.xinqiao_mail_pending = True
 
 
-def _teachers_and_duty_doctors(alert, by):
-    return alert_recipients(alert, exclude=by)
+def _teachers_and_duty_doctors(school_id, by):
+    return [u for u in school_psychology_teachers(school_id) + duty_doctors_for_school(school_id)
+            if u.id != getattr(by, "id", None)]
 
 
-def _teachers(alert, by):
-    return [u for u in school_psychology_teachers(alert.school_id) if u.id != getattr(by, "id", None)]
+def _teachers(school_id, by):
+    return [u for u in school_psychology_teachers(school_id) if u.id != getattr(by, "id", None)]
 
 
 # Who is told when an alert opens, and whether by mail too. A critical alert reaches the school's psychology
 # teachers and the duty doctors at once (inbox and mail); a high one the teachers' inbox; a moderate alert
 # waits on the worklist and nobody is paged.
 ALERT_OPENED_NOTICES = {"critical": (_teachers_and_duty_doctors, True), "high": (_teachers, False)}
-ALERT_LEVELS_NOTIFIED = frozenset(ALERT_OPENED_NOTICES)
+
+
+def _alert_opened_notice(alert_id):
+    """(case number, link, dedup key) of an alert's opening notice."""
+    return alert_case_number(alert_id), f"/alerts/{alert_id}", f"alert:{alert_id}:opened"
 
 
 def notify_alert_opened(alert, by=None):
@@ -131,8 +139,38 @@ def notify_alert_opened(alert, by=None):
     if notice is None:
         return []
     recipients, email = notice
-    return notify(recipients(alert, by), f"alert_{alert.level}_opened", alert.case_number, f"/alerts/{alert.id}",
-                  dedup_key=f"alert:{alert.id}:opened", email=email)
+    case_number, link, dedup_key = _alert_opened_notice(alert.id)
+    return notify(recipients(alert.school_id, by), f"alert_{alert.level}_opened", case_number, link,
+                  dedup_key=dedup_key, email=email)
+
+
+_INSERT_NOTIFICATIONS = Notification.__table__.insert()
+
+
+def notify_alerts_opened(alerts) -> None:
+    """notify_alert_opened for the alerts a batch of submissions opened: [(alert_id, school_id, level)].
+
+    The submission writer's form: recipients are looked up once per school and level, and every row goes in
+    one insert. The alerts were opened in the caller's transaction, so nobody has been told of them yet and
+    there is no earlier notice to skip (notify's dedup lookup).
+    """
+    recipients_of, rows, now, mail_on = {}, [], clock.now(), mail_configured()
+    for alert_id, school_id, level in alerts:
+        notice = ALERT_OPENED_NOTICES.get(level)
+        if notice is None:
+            continue
+        recipients, email = notice
+        if (school_id, level) not in recipients_of:
+            recipients_of[school_id, level] = list({u.id: u for u in recipients(school_id, None)}.values())
+        case_number, link, dedup_key = _alert_opened_notice(alert_id)
+        rows.extend(dict(user_id=user.id, kind=f"alert_{level}_opened", case_number=case_number, link=link,
+                         dedup_key=dedup_key, created_at=now,
+                         mail_state=MailState.PENDING if email and mail_on and user.email else MailState.NONE)
+                    for user in recipients_of[school_id, level])
+    if rows:
+        db.session.connection().execute(_INSERT_NOTIFICATIONS, rows)
+        if any(row["mail_state"] == MailState.PENDING for row in rows):
+            _mail_pending()
 
 
 def notify_alert_escalated(alert):

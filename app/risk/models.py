@@ -16,6 +16,11 @@ class AlertStatus(str, enum.Enum):
     RESOLVED = "resolved"
 
 
+def alert_case_number(alert_id: int) -> str:
+    """What staff, mail and the inbox call an alert: no student detail in it."""
+    return f"A{alert_id:06d}"
+
+
 class Alert(db.Model):
     __tablename__ = "alerts"
     __table_args__ = (
@@ -54,7 +59,7 @@ class Alert(db.Model):
 
     @property
     def case_number(self) -> str:
-        return f"A{self.id:06d}"
+        return alert_case_number(self.id)
 
     def is_overdue(self, at: datetime) -> bool:
         return self.status == AlertStatus.OPEN and at > self.due_at

@@ -116,7 +116,10 @@ def raise_concern(student, level, category, note, *, by):
 
 _OPEN_ALERTS = select(Alert.id, Alert.student_id, Alert.level, Alert.reason).where(
     Alert.student_id.in_(bindparam("student_ids", expanding=True)), Alert.status != AlertStatus.RESOLVED)
-_INSERT_ALERTS = Alert.__table__.insert().returning(Alert.__table__.c.id, sort_by_parameter_order=True)
+# RETURNING the open alert's key rather than asking for the rows' order (sort_by_parameter_order), which makes
+# SQLAlchemy insert one row per statement on SQLite.
+_INSERT_ALERTS = Alert.__table__.insert().returning(
+    Alert.__table__.c.id, Alert.__table__.c.student_id, Alert.__table__.c.level, Alert.__table__.c.reason)
 _INSERT_JOINS = AlertJoin.__table__.insert()
 
 
@@ -145,15 +148,14 @@ def raise_alerts_for_responses(results) -> list[dict]:
             opened.append(dict(student_id=sid, school_id=school_id, response_id=rid, level=level, reason=reason,
                                status=AlertStatus.OPEN, opened_at=now, due_at=due_at_for(level, now)))
     if opened:
-        ids = connection.execute(_INSERT_ALERTS, opened).scalars().all()
-        for alert_id, row in zip(ids, opened):
-            row["id"] = open_alerts[(row["student_id"], row["level"], row["reason"])] = alert_id
+        for alert_id, sid, level, reason in connection.execute(_INSERT_ALERTS, opened):
+            open_alerts[(sid, level, reason)] = alert_id
+        for row in opened:
+            row["id"] = open_alerts[(row["student_id"], row["level"], row["reason"])]
     if joins:
         connection.execute(_INSERT_JOINS, [dict(alert_id=open_alerts[key], response_id=rid, joined_at=now)
                                            for _sid, rid, key in joins])
-    for row in opened:
-        if row["level"] in notifications.ALERT_LEVELS_NOTIFIED:
-            notifications.notify_alert_opened(db.session.get(Alert, row["id"]))
+    notifications.notify_alerts_opened([(row["id"], row["school_id"], row["level"]) for row in opened])
     return ([dict(actor="system", action="alert_opened", object_type="alert", object_id=row["id"],
                   student_id=row["student_id"], detail={"level": row["level"], "reason": row["reason"]})
              for row in opened]

@@ -212,7 +212,9 @@ def _decide(subs, facts: Facts):
 
 
 _RESPONSES, _SCORES = Response.__table__, Score.__table__
-_INSERT_RESPONSES = _RESPONSES.insert().returning(_RESPONSES.c.id, sort_by_parameter_order=True)
+# RETURNING the key as well as the id: asking SQLAlchemy to keep the rows' order instead
+# (sort_by_parameter_order) makes it insert one row per statement on SQLite.
+_INSERT_RESPONSES = _RESPONSES.insert().returning(_RESPONSES.c.idempotency_key, _RESPONSES.c.id)
 _INSERT_SCORES = _SCORES.insert()
 
 
@@ -228,12 +230,13 @@ def store(subs, facts: Facts | None = None) -> None:
     connection = db.session.connection()
     accepted = _decide(subs, facts or read_facts(connection, subs))
     if accepted:
-        ids = connection.execute(_INSERT_RESPONSES, [{
+        id_of_key = {key: response_id for key, response_id in connection.execute(_INSERT_RESPONSES, [{
             "campaign_id": sub.campaign_id, "student_id": sub.student_id, "school_id": campaign.school_id,
             "class_group_id": class_group_id, "scale_code": sub.scale_code, "scale_version": sub.scale_version,
             "answers": sub.answers, "quality_flags": list(sub.quality_flags), "started_at": sub.started_at,
             "submitted_at": sub.received_at, "idempotency_key": sub.idempotency_key,
-        } for sub, campaign, class_group_id in accepted]).scalars().all()
+        } for sub, campaign, class_group_id in accepted])}
+        ids = [id_of_key[sub.idempotency_key] for sub, _c, _g in accepted]
         connection.execute(_INSERT_SCORES, [{
             "response_id": response_id, "total": sub.result.total, "band": sub.result.band, "risk": sub.result.risk,
             "flags": list(sub.result.flags), "subscales": dict(sub.result.subscales), "scored_at": sub.received_at,

@@ -9,6 +9,8 @@ from sqlalchemy import func, select
 from app.accounts.models import User
 from app.audit import services as audit
 from app.extensions import db
+from app.notifications import services as notifications
+from app.notifications.models import Notification
 from app.risk.models import Alert, AlertJoin
 from app.screening import intake, services as screening
 from app.screening.models import Campaign, Response, Score
@@ -55,8 +57,22 @@ def test_a_class_at_once_is_stored_in_batches_each_submission_once(app, whole_cl
     with app.app_context():
         assert db.session.scalar(select(func.count(Response.id))) == CLASS_SIZE
         assert db.session.scalar(select(func.count(Score.id))) == CLASS_SIZE
+        # every score and alert belongs to the response it was computed from (ids come back by key, not order)
+        scored = db.session.execute(select(Response.answers, Score.total).join(Score, Score.response_id == Response.id))
+        assert all(sum(answers) == total for answers, total in scored)
+        alerted = db.session.scalars(select(Response.answers).join(Alert, Alert.response_id == Response.id)).all()
+        assert alerted and all(answers == PHQ9_CRITICAL for answers in alerted)
         assert db.session.scalar(select(func.count(Alert.id)).where(Alert.level == "critical")) == CLASS_SIZE // 10
         assert audit.verify() == []
+        # Each critical alert of the batch paged the same people, with the same notice, as one alert alone does.
+        alerts = db.session.scalars(select(Alert)).all()
+        staff = {u.id for u in notifications.alert_recipients(alerts[0])}
+        assert len(staff) >= 2
+        notices = db.session.execute(select(Notification.user_id, Notification.kind, Notification.case_number,
+                                            Notification.link, Notification.dedup_key)).all()
+        assert sorted(notices) == sorted(
+            (user_id, "alert_critical_opened", alert.case_number, f"/alerts/{alert.id}", f"alert:{alert.id}:opened")
+            for alert in alerts for user_id in staff)
 
 
 def test_one_batch_applies_every_rule_to_each_submission(app, whole_class):
