@@ -15,7 +15,6 @@ import logging
 import os
 import queue
 import threading
-import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -71,8 +70,9 @@ class Submission:
     outcome: object = None         # Receipt, ScreeningError or another exception
     duplicate_of: object = None    # the earlier submission with the same key in the same batch
     mail_pending: bool = False     # the transaction queued e-mail (a critical alert): send it after answering
-    # Set once the submission has its outcome; None when nobody waits (the writer process answers by on_finish).
-    done: threading.Event | None = field(default_factory=threading.Event, repr=False)
+    # Set once the submission has its outcome, for a request thread waiting on a writer thread (Writer.submit
+    # makes it); None when nobody waits in this process (the writer process answers by on_finish).
+    done: threading.Event | None = field(default=None, repr=False)
     on_finish: object = field(default=None, repr=False)  # called with the submission once it has its outcome
     finished: bool = False         # finish() ran: `outcome` is the final answer
 
@@ -285,8 +285,8 @@ def wait_for(sub: Submission, timeout: float) -> Receipt:
 class Writer:
     """One per process: request threads queue submissions, the writer stores them a batch per transaction."""
 
-    def __init__(self, app, gather_seconds: float = 0.0):
-        self.app, self.gather_seconds = app, gather_seconds
+    def __init__(self, app):
+        self.app = app
         self.queue: queue.SimpleQueue = queue.SimpleQueue()
         self._thread, self._pid = None, None
         self._start_lock = threading.Lock()
@@ -295,6 +295,8 @@ class Writer:
         """Queue `sub`, wait for its transaction to commit; return its Receipt or raise its refusal."""
         if not sub.scored:  # in the request thread: the writer thread's time is the scarce one
             score_submission(self.app.extensions["scales"], sub)
+        if sub.done is None:
+            sub.done = threading.Event()
         self.enqueue(sub)
         return wait_for(sub, timeout)
 
@@ -319,17 +321,18 @@ class Writer:
         while True:
             batch = [self.queue.get()]
             self._take_waiting(batch)
-            if self.gather_seconds and 1 < len(batch) < MAX_BATCH:
-                time.sleep(self.gather_seconds)
-                self._take_waiting(batch)
-            try:
-                with self.app.app_context():
-                    self._write(batch)
-            except BaseException as exc:  # never let the writer die: every waiting request gets an answer
-                logger.exception("submission writer failed")
-                for sub in batch:
-                    if not sub.finished:
-                        sub.finish(exc)
+            self.write_batch(batch)
+
+    def write_batch(self, batch) -> None:
+        """Store `batch` in as few transactions as it takes; every submission then has its outcome (finish())."""
+        try:
+            with self.app.app_context():
+                self._write(batch)
+        except BaseException as exc:  # never let the writer die: every waiting request gets an answer
+            logger.exception("submission writer failed")
+            for sub in batch:
+                if not sub.finished:
+                    sub.finish(exc)
 
     def _take_waiting(self, batch):
         while len(batch) < MAX_BATCH:

@@ -5,26 +5,30 @@ request threads. Under load every SQLite call of the writer gave the lock away a
 a batch took five times its CPU time, the writer thread was busy all the time, and it was the bottleneck
 (bench/README.md, round 4). Here one process does nothing but store: the gunicorn master starts it before
 the workers (`when_ready`, in gunicorn.conf.py), starts it again if it dies, and ends it after the workers
-(`on_exit`); each worker hands its submissions to it over a Unix socket, and a request is answered only
-when the process replies after its commit, as before.
+(`on_exit`). A request is answered only when the process replies after its commit, as before.
+
+Each request thread of a worker has its own connection to the process and waits on it for its answer: no
+thread of the worker hands anything to another. Waking another thread while holding the GIL was the
+hand-off's main cost: the woken thread takes the CPU from the waker, which cannot run Python meanwhile
+(bench/README.md, round 5). The process itself is one thread: it reads whatever the connections sent while
+it was storing the last batch, stores that as the next batch, and replies on each connection.
 
 The process is a speed-up, never a single point of failure: a worker that cannot reach it stores with its
-own writer thread, and a connection that breaks answers its waiting requests "not stored, try again"
-(the client retries with the same key, which stores the submission once or returns the stored row). The
-rules, the transaction and the unique indexes are intake's, whichever process runs them.
+own writer thread, and a request whose connection breaks is answered "not stored, try again" (the client
+retries with the same key, which stores the submission once or returns the stored row). The rules, the
+transaction and the unique indexes are intake's, whichever process runs them.
 
-Wire format: frames of a 4-byte length and a `marshal`led list of tuples of plain values (unlike pickle,
-reading a frame never runs code). The socket lives in a directory only the server's user can open.
+Wire format: Unix SOCK_SEQPACKET messages (each arrives whole, or not at all), one `marshal`led tuple of
+plain values each (unlike pickle, reading one never runs code). The socket lives in a directory only the
+server's user can open. SOCK_SEQPACKET on Unix sockets is Linux's; elsewhere the workers store themselves.
 """
-import itertools
 import logging
 import marshal
 import os
-import queue
+import selectors
 import shutil
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import tempfile
@@ -46,47 +50,20 @@ APP_ENV = "XINQIAO_WRITER_APP"              # the app gunicorn serves, e.g. "wsg
 # and 1 ms more per answer is nothing next to a student's minutes (bench/README.md, round 4).
 GATHER_SECONDS = 0.001
 RECONNECT_SECONDS = 1.0                     # between attempts to reach a process that did not answer
-_HEADER = struct.Struct("!I")
+MAX_MESSAGE = 64 * 1024                     # a questionnaire is ~0.3 kB; anything bigger is stored by the worker
 
 
-def _frame(items) -> bytes:
-    data = marshal.dumps(items)
-    return _HEADER.pack(len(data)) + data
+def _socket() -> socket.socket:
+    return socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
 
 
-def _send_frames(sock, outbox: queue.SimpleQueue, on_error) -> None:
-    """A connection's sending thread: everything queued meanwhile goes in one write, until None is queued.
-
-    Request threads (or the writer) only queue: writing to the socket themselves, under a lock, made them
-    wait for each other in the profile."""
-    while True:
-        frames = [outbox.get()]
-        while True:
-            try:
-                frames.append(outbox.get_nowait())
-            except queue.Empty:
-                break
-        try:
-            sock.sendall(b"".join(frame for frame in frames if frame is not None))
-        except OSError:
-            on_error()
-            return
-        if None in frames:
-            return
-
-
-def _frames(sock):
-    """The lists of tuples arriving on `sock`, until it closes (a frame cut off by a crash is dropped)."""
-    stream = sock.makefile("rb")
-    while True:
-        header = stream.read(_HEADER.size)
-        if len(header) < _HEADER.size:
-            return
-        (length,) = _HEADER.unpack(header)
-        data = stream.read(length)
-        if len(data) < length:
-            return
-        yield marshal.loads(data)
+def supported() -> bool:
+    """Whether this system has SOCK_SEQPACKET Unix sockets (Linux does; macOS does not)."""
+    try:
+        _socket().close()
+        return True
+    except (AttributeError, OSError):
+        return False
 
 
 # --- in each worker: hand submissions to the process ---------------------------------------------------------
@@ -98,160 +75,184 @@ def writer_for(app):
     return RemoteWriter(path, local) if path else local
 
 
-class _Connection:
-    def __init__(self, sock):
-        self.sock = sock
-        self.outbox = queue.SimpleQueue()
-        self.pending: dict[int, intake.Submission] = {}
-        self.open = True
+def _submission_message(sub) -> bytes:
+    return marshal.dumps((sub.campaign_id, sub.student_id, sub.scale_code, sub.scale_version, sub.answers,
+                          sub.idempotency_key, sub.started_at.isoformat() if sub.started_at else None,
+                          sub.received_at.isoformat()))
 
 
 class RemoteWriter:
-    """Sends submissions to the writer process and waits for its answer; stores locally when it is away."""
+    """Sends a submission to the writer process on the request thread's own connection and waits there for the
+    answer; stores locally when the process is away."""
 
     def __init__(self, path: str, local: intake.Writer):
         self.path, self.local = path, local
-        self._lock = threading.Lock()
-        self._connection, self._pid, self._next_try = None, None, 0.0
-        self._seq = itertools.count(1)
+        self._thread = threading.local()  # .connection: (pid, socket) of this request thread
+        self._next_try = 0.0
 
     def submit(self, sub: intake.Submission, timeout: float) -> intake.Receipt:
-        connection = self._connect()
-        if connection is None:
-            return self.local.submit(sub, timeout)
-        seq = next(self._seq)
         try:
-            frame = _frame([(seq, sub.campaign_id, sub.student_id, sub.scale_code, sub.scale_version, sub.answers,
-                             sub.idempotency_key, sub.started_at.isoformat() if sub.started_at else None,
-                             sub.received_at.isoformat())])
+            message = _submission_message(sub)
         except ValueError:  # answers marshal cannot carry: not valid answers for any scale
             return self.local.submit(sub, timeout)
-        connection.pending[seq] = sub
-        connection.outbox.put(frame)
-        # A connection lost before it saw this submission in `pending` will not answer it: store it here.
-        if not connection.open and connection.pending.pop(seq, None) is not None:
+        if len(message) > MAX_MESSAGE:
+            return self.local.submit(sub, timeout)
+        for _attempt in (1, 2):
+            sock = self._connection()
+            if sock is None:
+                return self.local.submit(sub, timeout)
+            try:
+                sock.settimeout(timeout)
+                sock.send(message)
+                break
+            except OSError:
+                # Not sent: the process this thread knew has gone (perhaps restarted since). Try a new connection.
+                self._close()
+        else:
             return self.local.submit(sub, timeout)
         try:
-            return intake.wait_for(sub, timeout)
-        finally:
-            connection.pending.pop(seq, None)
+            answer = sock.recv(MAX_MESSAGE)
+        except OSError as exc:  # the timeout too: whatever it did with the submission, this thread stops waiting
+            self._close()
+            raise intake.SubmissionTimeout("no answer from the submission writer process") from exc
+        if not answer:
+            self._close()
+            raise intake.NotStored("the submission writer process went away")
+        key, kind, *rest = marshal.loads(answer)
+        if key != sub.idempotency_key:  # never someone else's receipt
+            self._close()
+            raise intake.NotStored("an answer for another submission")
+        outcome = _outcome(sub, kind, rest)
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
 
-    def _connect(self):
-        if self._pid == os.getpid() and self._connection is not None and self._connection.open:
-            return self._connection
-        with self._lock:
-            if self._pid != os.getpid():  # after gunicorn's fork: the parent's connection is not ours
-                self._connection, self._pid, self._next_try = None, os.getpid(), 0.0
-            if self._connection is not None and self._connection.open:
-                return self._connection
-            if time.monotonic() < self._next_try:
-                return None
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            try:
-                sock.settimeout(RECONNECT_SECONDS)
-                sock.connect(self.path)
-                sock.settimeout(None)
-            except OSError:
-                sock.close()
-                self._next_try = time.monotonic() + RECONNECT_SECONDS
-                logger.warning("submission writer process not reachable at %s: storing in this worker", self.path)
-                return None
-            connection = _Connection(sock)
-            threading.Thread(target=self._read_answers, args=(connection,), daemon=True,
-                             name="xinqiao-writer-answers").start()
-            threading.Thread(target=_send_frames, args=(sock, connection.outbox, lambda: self._lost(connection)),
-                             daemon=True, name="xinqiao-writer-send").start()
-            self._connection = connection
-            return connection
-
-    def _read_answers(self, connection):
+    def _connection(self):
+        known = getattr(self._thread, "connection", None)
+        if known is not None and known[0] == os.getpid():  # after gunicorn's fork the parent's is not ours
+            return known[1]
+        if time.monotonic() < self._next_try:
+            return None
+        sock = _socket()
         try:
-            for answers in _frames(connection.sock):
-                for seq, kind, *rest in answers:
-                    sub = connection.pending.pop(seq, None)
-                    if sub is not None:
-                        _finish_from_answer(sub, kind, rest)
-        except (OSError, EOFError):
-            pass  # the process went away
-        except Exception:  # an answer this worker cannot read: start over with a new connection
-            logger.exception("unreadable answer from the submission writer process")
-        self._lost(connection)
-
-    def _lost(self, connection):
-        with self._lock:
-            connection.open = False
-            if self._connection is connection:
-                self._connection = None
-        connection.outbox.put(None)  # ends the sending thread
-        try:
-            connection.sock.close()
+            sock.settimeout(RECONNECT_SECONDS)
+            sock.connect(self.path)
         except OSError:
-            pass
-        # Whatever was sent may or may not be stored: the clients retry with their keys.
-        for seq in list(connection.pending):
-            sub = connection.pending.pop(seq, None)
-            if sub is not None:
-                sub.finish(intake.NotStored("the submission writer process went away"))
+            sock.close()
+            self._next_try = time.monotonic() + RECONNECT_SECONDS
+            logger.warning("submission writer process not reachable at %s: storing in this worker", self.path)
+            return None
+        self._thread.connection = (os.getpid(), sock)
+        return sock
+
+    def _close(self):
+        known = getattr(self._thread, "connection", None)
+        self._thread.connection = None
+        if known is not None and known[0] == os.getpid():
+            known[1].close()
 
 
-def _finish_from_answer(sub, kind, rest):
+def _outcome(sub, kind, rest):
+    """The Receipt, refusal or failure an answer carries; sets `sub.mail_pending`."""
     if kind == "stored":
         response_id, received_at, created, crisis, sub.mail_pending = rest
-        sub.finish(intake.Receipt(response_id, datetime.fromisoformat(received_at), created, crisis))
-    elif kind == "refused":
-        sub.finish(intake.ScreeningError(*rest))
-    else:
-        sub.finish(intake.NotStored(rest[0] if rest else "not stored"))
+        return intake.Receipt(response_id, datetime.fromisoformat(received_at), created, crisis)
+    if kind == "refused":
+        return intake.ScreeningError(*rest)
+    return intake.NotStored(rest[0] if rest else "not stored")
 
 
 # --- the process ----------------------------------------------------------------------------------------------
 
-def _answer(seq, sub):
+def _answer(sub) -> bytes:
     outcome = sub.outcome
     if isinstance(outcome, intake.Receipt):
-        return (seq, "stored", outcome.response_id, outcome.received_at.isoformat(), outcome.created,
-                outcome.show_crisis_resources, sub.mail_pending)
-    if isinstance(outcome, intake.ScreeningError):
-        return (seq, "refused", outcome.code, outcome.item)
-    return (seq, "failed", type(outcome).__name__)
+        answer = ("stored", outcome.response_id, outcome.received_at.isoformat(), outcome.created,
+                  outcome.show_crisis_resources, sub.mail_pending)
+    elif isinstance(outcome, intake.ScreeningError):
+        answer = ("refused", outcome.code, outcome.item)
+    else:
+        answer = ("failed", type(outcome).__name__)
+    return marshal.dumps((sub.idempotency_key,) + answer)
 
 
-def _serve_connection(sock, writer, registry):
-    """Read a worker's submissions into the writer's queue; a thread of its own sends the answers back."""
-    outbox = queue.SimpleQueue()
-    threading.Thread(target=_send_frames, args=(sock, outbox, lambda: None), daemon=True,
-                     name="xinqiao-writer-send").start()  # on error the worker is gone: its requests went with it
+def _reply(sock, sub):
     try:
-        for items in _frames(sock):
-            for seq, campaign_id, student_id, scale, version, answers, key, started_at, received_at in items:
-                sub = intake.prepare(registry, campaign_id, student_id, scale, version, answers, key,
-                                     datetime.fromisoformat(started_at) if started_at else None,
-                                     datetime.fromisoformat(received_at), waitable=False)
-                sub.on_finish = lambda done, seq=seq: outbox.put(_frame([_answer(seq, done)]))
-                writer.enqueue(sub)
-    except (OSError, EOFError):
-        pass  # the worker went away; what it sent is stored and answered into the void
-    except Exception:  # a frame this process cannot read: the worker's waiting requests are told to send again
-        logger.exception("unreadable submission from a worker")
-    finally:
-        outbox.put(None)
-        sock.close()
+        sock.send(_answer(sub))
+    except OSError:
+        pass  # the request stopped waiting (timeout, worker gone): the client retries with its key
+
+
+class _Intake:
+    """The process's one thread: accepts connections, reads submissions, stores them a batch at a time."""
+
+    def __init__(self, listener, writer, registry):
+        self.writer, self.registry = writer, registry
+        self.selector = selectors.DefaultSelector()
+        self.selector.register(listener, selectors.EVENT_READ)
+
+    def run(self):
+        while True:
+            batch = self._receive(None)
+            if 1 < len(batch) < intake.MAX_BATCH:
+                batch += self._receive(GATHER_SECONDS)
+            if batch:
+                self.writer.write_batch(batch)  # replies on each connection after the commit (on_finish)
+
+    def _receive(self, timeout):
+        batch = []
+        for key, _events in self.selector.select(timeout):
+            sock = key.fileobj
+            if key.data is None:  # the listener: a request thread connects
+                try:
+                    connection, _ = sock.accept()
+                except OSError:
+                    continue
+                connection.setblocking(False)
+                self.selector.register(connection, selectors.EVENT_READ, "connection")
+                continue
+            try:
+                message = sock.recv(MAX_MESSAGE)
+            except BlockingIOError:
+                continue
+            except OSError:
+                message = b""
+            if not message:  # the request thread or its worker is gone
+                self.selector.unregister(sock)
+                sock.close()
+                continue
+            sub = self._submission(message)
+            if sub is None:
+                self.selector.unregister(sock)
+                sock.close()  # the request thread sees the connection end: "not stored, try again"
+                continue
+            sub.on_finish = lambda done, sock=sock: _reply(sock, done)
+            batch.append(sub)
+        return batch
+
+    def _submission(self, message):
+        try:
+            campaign_id, student_id, scale, version, answers, key, started_at, received_at = marshal.loads(message)
+            return intake.prepare(self.registry, campaign_id, student_id, scale, version, answers, key,
+                                  datetime.fromisoformat(started_at) if started_at else None,
+                                  datetime.fromisoformat(received_at), waitable=False)
+        except Exception:  # a message this process cannot read
+            logger.exception("unreadable submission from a worker")
+            return None
 
 
 def serve(path: str, parent_pid: int, app_uri: str) -> None:
-    """Load the app gunicorn serves (with its own writer thread), listen on `path`, store what workers send."""
+    """Load the app gunicorn serves, listen on `path`, store what the workers send."""
     from gunicorn.util import import_app
 
     os.environ.pop(SOCKET_ENV, None)  # this process stores itself
     app = import_app(app_uri)
-    registry = app.extensions["scales"]
-    writer = intake.Writer(app, gather_seconds=GATHER_SECONDS)
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener = _socket()
     if os.path.exists(path):
         os.unlink(path)
     listener.bind(path)
     os.chmod(path, 0o600)
-    listener.listen(64)
+    listener.listen(256)  # every request thread of every worker connects once
 
     # A SIGTERM or Ctrl-C sent to the whole process group is for the master: its workers may still be waiting
     # for answers. The master ends this process after them (on_exit); see watch_parent for a master killed.
@@ -266,10 +267,7 @@ def serve(path: str, parent_pid: int, app_uri: str) -> None:
 
     threading.Thread(target=watch_parent, daemon=True, name="xinqiao-writer-parent").start()
     logger.info("submission writer process %s ready on %s", os.getpid(), path)
-    while True:
-        sock, _ = listener.accept()
-        threading.Thread(target=_serve_connection, args=(sock, writer, registry), daemon=True,
-                         name="xinqiao-writer-connection").start()
+    _Intake(listener, intake.Writer(app), app.extensions["scales"]).run()
 
 
 # --- gunicorn master hooks (gunicorn.conf.py) ------------------------------------------------------------------
@@ -284,7 +282,7 @@ def _remove_stale_socket_dirs(older_than_s=60):
             status = directory.stat()
             if status.st_uid != os.getuid() or time.time() - status.st_mtime < older_than_s:
                 continue  # another user's, or perhaps a server starting right now
-            probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            probe = _socket()
             try:
                 probe.connect(str(directory / "socket"))
                 continue  # a live server's
@@ -346,6 +344,9 @@ class _Supervisor:
 
 def when_ready(server):
     """Start the writer process before the workers and tell them where it listens (they inherit the setting)."""
+    if not supported():
+        server.log.warning("no SOCK_SEQPACKET Unix sockets here: each worker stores submissions itself")
+        return
     _remove_stale_socket_dirs()
     supervisor = server.xinqiao_writer = _Supervisor(server.app.app_uri, server.log)
     if supervisor.wait_until_listening():

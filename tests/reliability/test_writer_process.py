@@ -141,16 +141,17 @@ def test_the_wire_format_round_trips_every_outcome():
     failed = intake.Submission(1, 2, "PHQ-9", "1", [], str(uuid.uuid4()), None, received_at)
     failed.outcome = RuntimeError("database away")
 
-    answers = {}
-    for seq, sub in enumerate((stored, refused, failed)):
-        seq, kind, *rest = writer_process.marshal.loads(writer_process.marshal.dumps(writer_process._answer(seq, sub)))
-        copy = intake.Submission(1, 2, "PHQ-9", "1", [], "k", None, received_at)
-        writer_process._finish_from_answer(copy, kind, rest)
-        answers[seq] = copy
-    assert answers[0].outcome == stored.outcome and answers[0].mail_pending is True
-    assert isinstance(answers[1].outcome, intake.ScreeningError)
-    assert (answers[1].outcome.code, answers[1].outcome.item) == ("invalid_answers", 1)
-    assert isinstance(answers[2].outcome, intake.NotStored)  # the client is told to try again with its key
+    outcomes = {}
+    for sub in (stored, refused, failed):
+        key, kind, *rest = writer_process.marshal.loads(writer_process._answer(sub))
+        assert key == sub.idempotency_key  # the worker checks that the answer is for its own submission
+        copy = intake.Submission(1, 2, "PHQ-9", "1", [], key, None, received_at)
+        outcomes[key] = (writer_process._outcome(copy, kind, rest), copy.mail_pending)
+    assert outcomes[stored.idempotency_key] == (stored.outcome, True)
+    refusal, _ = outcomes[refused.idempotency_key]
+    assert isinstance(refusal, intake.ScreeningError) and (refusal.code, refusal.item) == ("invalid_answers", 1)
+    # the client is told to try again with its key
+    assert isinstance(outcomes[failed.idempotency_key][0], intake.NotStored)
 
 
 def test_socket_directories_of_killed_servers_are_removed_at_the_next_start(tmp_path, monkeypatch):
@@ -160,7 +161,7 @@ def test_socket_directories_of_killed_servers_are_removed_at_the_next_start(tmp_
     (stale / "socket").touch()  # nobody listens on it
     live = tmp_path / (writer_process.SOCKET_DIR_PREFIX + "live")
     live.mkdir()
-    listener = writer_process.socket.socket(writer_process.socket.AF_UNIX, writer_process.socket.SOCK_STREAM)
+    listener = writer_process._socket()
     listener.bind(str(live / "socket"))
     listener.listen(1)
     starting = tmp_path / (writer_process.SOCKET_DIR_PREFIX + "starting")
