@@ -162,14 +162,6 @@ def _token_ids():
     return tokens.read(header[7:].strip()) if header.startswith("Bearer ") else None
 
 
-@limiter.request_filter
-def _submissions_not_rate_limited():
-    # A submission needs a signed session token and is stored at most once per questionnaire; the limiter's
-    # per-request lookup of limits this endpoint does not have showed as ~15 % of its Flask time in the
-    # profiler (bench/README.md). A limit put on submit_response would be ignored: remove this filter first.
-    return request.endpoint == "api.submit_response"
-
-
 @bp.post("/responses")
 @policy.public
 def submit_response():
