@@ -65,6 +65,24 @@ def test_student_session_entry_is_limited_per_address_and_per_student(limited, w
     assert per_student == [401, 401, 401, 401, 429]
 
 
+
+def test_submissions_skip_the_limiter_and_limited_pages_keep_its_headers(limited, world, monkeypatch):
+    # Every limit here is on its view: the hooks skip the limiter's lookups only for api.submit_response.
+    joined = _client(limited, "10.0.4.1").post("/api/v1/student-sessions", json={
+        "session_code": "NONE", "student_number": "N1", "birth_date": "2012-01-01"})
+    assert joined.status_code == 401 and "X-RateLimit-Remaining" in joined.headers
+    looked_up = []
+    real_check = limiter._check_request_limit
+    monkeypatch.setattr(limiter, "_check_request_limit", lambda *a, **k: looked_up.append(1) or real_check(*a, **k))
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=limited.config["SQLALCHEMY_DATABASE_URI"],
+                     RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://", **LIMITS)
+    client = _client(app, "10.0.4.2")
+    client.post("/api/v1/responses", json={}, headers={"Authorization": "Bearer nonsense"})
+    assert looked_up == []
+    client.post("/api/v1/student-sessions", json={})
+    assert looked_up  # and every other endpoint is looked up as before
+
+
 WORKER = """
 import json, os, sys
 from app import create_app
