@@ -1,8 +1,8 @@
 """Storing submitted questionnaires: the rules, in one place, for one submission or a batch of them.
 
 A whole class submits within a minute. Each request thread reads the answers and hands the submission to a
-writer: the server's writer process (writer_process.py, which runs a Writer of its own) or, without one, a
-Writer thread in its own process. Submissions are scored before they reach the database (no database work
+writer: the server's writer process (writer_process.py, which stores with Writer.write_batch) or, without
+one, a Writer thread in its own process. Submissions are scored before they reach the database (no database work
 for that), and the writer stores whatever has queued meanwhile in one transaction: one round of checks, one
 multi-row insert per table, one audit append and one commit (one fsync on SQLite) for the batch. The
 request is answered only after that commit, so an acknowledged submission is on disk; a request that gets
