@@ -93,13 +93,18 @@ def notify(users, kind, case_number, link, *, dedup_key=None, email=False):
         rows.append(Notification(
             user_id=user.id, kind=kind, case_number=case_number, link=link, dedup_key=dedup_key,
             created_at=clock.now(),
-            mail_state=MailState.PENDING if mail_on and user.email else MailState.NONE,
+            mail_state=_mail_state(mail_on, user),
         ))
     db.session.add_all(rows)
     db.session.flush()
     if any(r.mail_state == MailState.PENDING for r in rows):
         _mail_pending()
     return rows
+
+
+def _mail_state(mail_wanted, user):
+    """Mail goes to users with an address, when the notice wants mail and mail is configured."""
+    return MailState.PENDING if mail_wanted and user.email else MailState.NONE
 
 
 def _mail_pending():
@@ -165,7 +170,7 @@ def notify_alerts_opened(alerts) -> None:
         case_number, link, dedup_key = _alert_opened_notice(alert_id)
         rows.extend(dict(user_id=user.id, kind=f"alert_{level}_opened", case_number=case_number, link=link,
                          dedup_key=dedup_key, created_at=now,
-                         mail_state=MailState.PENDING if email and mail_on and user.email else MailState.NONE)
+                         mail_state=_mail_state(email and mail_on, user))
                     for user in recipients_of[school_id, level])
     if rows:
         db.session.connection().execute(_INSERT_NOTIFICATIONS, rows)
