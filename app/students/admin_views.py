@@ -28,6 +28,8 @@ ROSTER_ERRORS = {
     "too_many_rows": _l("The file has more than %(limit)s rows. Split it into smaller files."),
     "has_errors": _l("%(count)s rows have errors. Nothing was imported; correct the file and upload it again."),
     "already_applied": _l("This import was already applied."),
+    "year_ended": _l("This roster was uploaded for the academic year %(year)s, which has ended. Nothing was "
+                     "imported; upload it again for this academic year."),
 }
 ROW_ERRORS = {
     "bad_number": _l("Student number missing or malformed"),
@@ -75,7 +77,8 @@ def upload_roster():
             if len(data) > limit:
                 raise roster.RosterError("too_large")
             only = current_user.school_id if current_user.role == Role.TEACHER else None
-            upload = roster.store_upload(data, form.file.data.filename or "", by=current_user, only_school_id=only)
+            upload = roster.store_upload(data, form.file.data.filename or "", by=current_user, only_school_id=only,
+                                         year=form.academic_year.data)
         except roster.RosterError as exc:
             db.session.rollback()
             flash(_roster_error(exc), "error")
@@ -91,7 +94,8 @@ def upload_roster():
 @bp.get("/rosters/<int:import_id>")
 def roster_preview(import_id):
     upload = policy.get_visible_or_404(current_user, RosterImport, import_id)
-    plan = roster.plan_import(upload.rows, only_school_id=upload.school_id) if upload.rows else None
+    plan = roster.plan_import(upload.rows, only_school_id=upload.school_id, year=upload.academic_year) \
+        if upload.rows else None
     return render_template("students/roster_preview.html", upload=upload, plan=plan, row_errors=ROW_ERRORS,
                            form=EmptyForm(), limit=100)
 

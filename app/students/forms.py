@@ -1,8 +1,11 @@
-from flask_babel import lazy_gettext as _l
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, SelectField, StringField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+
+from app.core import clock
+from app.students.roster import import_years
 
 CONSENT_KIND_CHOICES = [
     ("screening", _l("Psychological screening")),
@@ -11,8 +14,24 @@ CONSENT_KIND_CHOICES = [
 ]
 
 
+def _import_year_choices():
+    this_year, next_year = import_years(clock.today())
+    return [(this_year, _("%(year)s (this year)", year=this_year)),
+            (next_year, _("%(year)s (next year)", year=next_year))]
+
+
 class RosterUploadForm(FlaskForm):
+    # Choices and default are worked out per request: the academic year turns on 1 September.
+    academic_year = SelectField(_l("Academic year"), choices=_import_year_choices,
+                                default=lambda: import_years(clock.today())[0], validate_choice=False,
+                                validators=[InputRequired(message=_l("Choose the academic year."))])
     file = FileField(_l("Roster file (CSV or XLSX)"), validators=[FileRequired(message=_l("Choose a file."))])
+
+    def validate_academic_year(self, field):
+        this_year, next_year = import_years(clock.today())
+        if field.data not in (this_year, next_year):
+            raise ValidationError(_("A roster can be imported for this academic year (%(this)s) or the next "
+                                    "(%(next)s) only.", this=this_year, next=next_year))
 
 
 class StudentLookupForm(FlaskForm):

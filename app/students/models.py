@@ -118,6 +118,9 @@ class RosterImport(db.Model):
     # Set when a school's teacher uploads: every row must then be of this school.
     school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"), index=True)
     filename: Mapped[str] = mapped_column(String(200))
+    # The academic year ('2027-2028') whose classes the rows are filed in: chosen at upload (this year or the
+    # next, for a roster imported before September), kept so that Apply files them where the preview showed.
+    academic_year: Mapped[str] = mapped_column(String(9))
     sha256: Mapped[str] = mapped_column(String(64))
     rows: Mapped[list] = mapped_column(JSON, default=list)
     status: Mapped[RosterImportStatus] = mapped_column(str_enum(RosterImportStatus), default=RosterImportStatus.PREVIEWED)
@@ -128,4 +131,4 @@ class RosterImport(db.Model):
     created_by = relationship("User")
 
     def __repr__(self):
-        return f"<RosterImport id={self.id} status={self.status.value}>"
+        return f"<RosterImport id={self.id} year={self.academic_year} status={self.status.value}>"

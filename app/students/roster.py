@@ -5,6 +5,10 @@ number is already known attaches to that student (a new enrolment at this school
 and never creates a second record. Any row with an error blocks the whole import, so a bad file changes
 nothing. Re-importing the same file finds every row unchanged and writes nothing. Lookups are done in bulk
 (a few IN queries per 5,000 numbers, never one SELECT per row) so that 20,000 rows import in seconds.
+
+Classes are those of the academic year chosen at upload (this one, or the next for a roster imported in July or
+August), stored with the upload so that Apply files the rows where the preview showed them; enrolments still
+change on the day of Apply.
 """
 import csv
 import hashlib
@@ -55,6 +59,18 @@ def academic_year(on: date) -> str:
     """'2026-2027' for a date from September 2026 to August 2027."""
     start = on.year if on.month >= 9 else on.year - 1
     return f"{start}-{start + 1}"
+
+
+def next_year(year: str) -> str:
+    """'2027-2028' after '2026-2027'."""
+    start = int(year[:4]) + 1
+    return f"{start}-{start + 1}"
+
+
+def import_years(on: date) -> tuple[str, str]:
+    """The years a roster may be filed in: this one, and the next (schools import it in July or August)."""
+    this_year = academic_year(on)
+    return this_year, next_year(this_year)
 
 
 # --- reading the file ---------------------------------------------------------------------------
@@ -202,7 +218,7 @@ class Plan:
     elsewhere: list = field(default_factory=list)   # known students currently enrolled at another school
     unchanged: int = 0
     errors: list = field(default_factory=list)      # rows with `error`
-    new_classes: list = field(default_factory=list)  # (school_id, grade, name)
+    new_classes: list = field(default_factory=list)  # (school_id, grade, name), in the import's academic year
 
     def counts(self):
         return {"new": len(self.new), "updated": len(self.updated), "elsewhere": len(self.elsewhere),
@@ -233,7 +249,9 @@ def _current_enrollments(student_ids, on):
     current = {}
     for chunk in _chunks(student_ids):
         for row in db.session.execute(select(
-                Enrollment.id, Enrollment.student_id, Enrollment.school_id, Enrollment.class_group_id)
+                Enrollment.id, Enrollment.student_id, Enrollment.school_id, Enrollment.class_group_id,
+                Enrollment.start_date, ClassGroup.academic_year)
+                .outerjoin(ClassGroup, ClassGroup.id == Enrollment.class_group_id)
                 .where(Enrollment.student_id.in_(chunk), Enrollment.start_date <= on,
                        or_(Enrollment.end_date.is_(None), Enrollment.end_date > on))):
             current[row.student_id] = row
@@ -249,10 +267,11 @@ def _earlier_schools(student_ids):
     return schools
 
 
-def plan_import(rows: list[dict], *, only_school_id=None, on: date | None = None) -> Plan:
-    """Classify every row against the database without writing anything."""
+def plan_import(rows: list[dict], *, only_school_id=None, on: date | None = None, year: str | None = None) -> Plan:
+    """Classify every row against the database without writing anything; classes are those of `year`
+    (default: the academic year of `on`), enrolments change on `on`."""
     on = on or clock.today()
-    year = academic_year(on)
+    year = year or academic_year(on)
     plan = Plan()
     schools = {s.name: s for s in db.session.scalars(select(School))}
     school_names = {s.id: s.name for s in schools.values()}
@@ -308,6 +327,9 @@ def plan_import(rows: list[dict], *, only_school_id=None, on: date | None = None
             item["enrollment_id"] = enrollment.id
             if classes.get(class_key) != enrollment.class_group_id:
                 item["changed"] = changed + ["class"]
+                # Into a later year's class (next year's roster): a new stay from `on`, as a promotion is;
+                # a class of the same year, or a stay that began today, is corrected in place.
+                item["new_stay"] = (enrollment.academic_year or year) < year and enrollment.start_date < on
             if item["changed"]:
                 plan.updated.append(item)
             else:
@@ -325,8 +347,11 @@ def apply_import(roster_import: RosterImport, by, on: date | None = None) -> Pla
     if roster_import.status != RosterImportStatus.PREVIEWED:
         raise RosterError("already_applied")
     on = on or clock.today()
-    year = academic_year(on)
-    plan = plan_import(roster_import.rows, only_school_id=roster_import.school_id, on=on)
+    year = roster_import.academic_year  # the year the preview showed, never recomputed
+    if year < academic_year(on):
+        # Its classes are last year's: enrolling students in them from today would file them in the past.
+        raise RosterError("year_ended", year=year)
+    plan = plan_import(roster_import.rows, only_school_id=roster_import.school_id, on=on, year=year)
     if plan.errors:
         raise RosterError("has_errors", count=len(plan.errors))
     if plan.new_classes:
@@ -351,15 +376,18 @@ def apply_import(roster_import: RosterImport, by, on: date | None = None) -> Pla
                  "guardian_phone": r["guardian_phone"]} for r in known if set(r["changed"]) & set(IDENTITY_FIELDS)]
     if identity:
         db.session.execute(update(Student), identity)
-    class_moves = [{"id": r["enrollment_id"], "class_group_id": class_of(r)}
-                   for r in plan.updated if "class" in r["changed"]]
+    moved = [r for r in plan.updated if "class" in r["changed"]]
+    class_moves = [{"id": r["enrollment_id"], "class_group_id": class_of(r)} for r in moved if not r["new_stay"]]
     if class_moves:
         db.session.execute(update(Enrollment), class_moves)
-    if plan.elsewhere:
-        db.session.execute(update(Enrollment), [{"id": r["enrollment_id"], "end_date": on} for r in plan.elsewhere])
+    promoted = [r for r in moved if r["new_stay"]]
+    ending = plan.elsewhere + promoted
+    if ending:
+        db.session.execute(update(Enrollment), [{"id": r["enrollment_id"], "end_date": on} for r in ending])
     enrolments = [(r, EnrollmentReason.ADMISSION) for r in plan.new]
     enrolments += [(r, EnrollmentReason.ADMISSION) for r in plan.updated if "enrolment" in r["changed"]]
     enrolments += [(r, EnrollmentReason.TRANSFER) for r in plan.elsewhere]
+    enrolments += [(r, EnrollmentReason.PROMOTION) for r in promoted]
     if enrolments:
         db.session.execute(insert(Enrollment), [
             {"student_id": r["student_id"], "school_id": r["school_id"], "class_group_id": class_of(r),
@@ -386,12 +414,15 @@ def _audit_handovers(plan, by, on):
                                  "via": "roster_import"})
 
 
-def store_upload(data: bytes, filename: str, by, only_school_id=None) -> RosterImport:
-    """Parse the upload and keep the rows for preview and apply."""
+def store_upload(data: bytes, filename: str, by, only_school_id=None, year: str | None = None) -> RosterImport:
+    """Parse the upload and keep the rows, and the academic year to file them in (default: this one),
+    for preview and apply."""
     rows = read_file(data, filename)
     roster_import = RosterImport(created_by_id=by.id, school_id=only_school_id, filename=(filename or "roster")[:200],
+                                 academic_year=year or academic_year(clock.today()),
                                  sha256=hashlib.sha256(data).hexdigest(), rows=rows, created_at=clock.now())
     db.session.add(roster_import)
     db.session.flush()
-    audit.record(by, "roster_uploaded", "roster_import", roster_import.id, detail={"rows": len(rows)})
+    audit.record(by, "roster_uploaded", "roster_import", roster_import.id,
+                 detail={"rows": len(rows), "academic_year": roster_import.academic_year})
     return roster_import

@@ -16,7 +16,7 @@ from app.core import clock
 from app.extensions import db
 from app.orgs.models import ClassGroup, SchoolLevel
 from app.students.models import Enrollment, EnrollmentReason
-from app.students.roster import academic_year
+from app.students.roster import academic_year, next_year
 
 FINAL_GRADE = {SchoolLevel.PRIMARY: 6, SchoolLevel.MIDDLE: 9, SchoolLevel.HIGH: 12,
                SchoolLevel.VOCATIONAL: 12, SchoolLevel.UNIVERSITY: 16}
@@ -30,11 +30,6 @@ class YearEndError(ValueError):
     def __init__(self, code):
         super().__init__(code)
         self.code = code
-
-
-def next_year(year: str) -> str:
-    start = int(year[:4]) + 1
-    return f"{start}-{start + 1}"
 
 
 def promoted_class_name(name: str, grade: int) -> str:

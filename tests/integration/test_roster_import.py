@@ -1,11 +1,16 @@
-"""Roster import: preview, apply all-or-nothing, idempotent re-import, and the bad files that change nothing."""
+"""Roster import: preview, apply all-or-nothing, idempotent re-import, the bad files that change nothing, and the
+academic year the classes are filed in (this one or the next, kept from preview to apply)."""
 import io
+from datetime import date, datetime, timezone
 
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
+from app.core import clock
 from app.extensions import db
-from app.students.models import Enrollment, EnrollmentReason, RosterImport, Student
+from app.orgs.models import ClassGroup
+from app.students.models import Enrollment, EnrollmentReason, RosterImport, RosterImportStatus, Student
+from app.students.roster import academic_year
 from tests.conftest import login_as
 from tests.integration.test_student_file import _count, _upload
 
@@ -119,9 +124,113 @@ def test_malformed_empty_headerless_and_huge_files_get_a_clear_message(app, worl
         (b"a" * (50 * 1024 * 1024), "roster.csv", "larger than 10 MB"),
     ]
     for data, name, message in cases:
-        r = admin.post("/rosters", {"file": (io.BytesIO(data), name)}, content_type="multipart/form-data")
+        r = admin.post("/rosters", {"file": (io.BytesIO(data), name), "academic_year": academic_year(clock.today())},
+                       content_type="multipart/form-data")
         assert r.status_code == 400, name
         assert message in r.get_data(as_text=True), message
     with app.app_context():
         assert db.session.scalar(select(func.count(RosterImport.id))) == 0
     assert _state(app) == before
+
+
+def _freeze_local(*when):
+    """Pin the clock to a local (Asia/Shanghai) time."""
+    clock.freeze(datetime(*when, tzinfo=clock.LOCAL_TZ).astimezone(timezone.utc))
+
+
+def _classes(app, school_id):
+    with app.app_context():
+        return sorted(db.session.execute(select(ClassGroup.academic_year, ClassGroup.grade, ClassGroup.name)
+                                         .where(ClassGroup.school_id == school_id)).all())
+
+
+def _enrolment(number):
+    """The student's current enrolment and its class (call inside an app context)."""
+    student = db.session.scalar(select(Student).where(Student.student_number == number))
+    current = student.current_enrollment()
+    return current, current.class_group
+
+
+def test_a_roster_for_next_year_creates_its_classes_in_next_year_and_enrols_the_students_there(app, world, client_factory):
+    _freeze_local(2027, 7, 15, 10, 0)  # July: the school imports the roster of September's classes
+    admin = login_as(client_factory, "admin")
+    # 'Class 8-1' exists, but in this year (2026-2027): next year's has to be created, not this year's reused.
+    data = _csv("Middle School A,Class 8-1,8,N0001,New Pupil,F,2013-03-04,,",
+                "Middle School A,Class 9-1,9,S0001,Student 1,F,2012-01-02,Guardian,13900000000")
+    import_id = _upload(admin, data, year="2027-2028")
+    page = admin.get(f"/rosters/{import_id}").get_data(as_text=True)
+    assert (_count(page, "new"), _count(page, "updated"), _count(page, "unchanged")) == (1, 1, 0)
+    assert "Classes to create: 2" in page
+    assert admin.post(f"/rosters/{import_id}/apply").status_code == 302
+    assert _classes(app, world.school_id) == [("2026-2027", 8, "Class 8-1"), ("2027-2028", 8, "Class 8-1"),
+                                             ("2027-2028", 9, "Class 9-1")]
+    with app.app_context():
+        current, cls = _enrolment("N0001")
+        assert (cls.academic_year, cls.name, current.start_date, current.reason) == \
+            ("2027-2028", "Class 8-1", date(2027, 7, 15), EnrollmentReason.ADMISSION)
+        # A known student moves into next year's class from the day of Apply; this year's stay is kept as it was.
+        current, cls = _enrolment("S0001")
+        assert (cls.academic_year, cls.name, current.start_date, current.reason) == \
+            ("2027-2028", "Class 9-1", date(2027, 7, 15), EnrollmentReason.PROMOTION)
+        before = db.session.scalars(select(Enrollment).where(Enrollment.student_id == world.student_ids[1],
+                                                             Enrollment.id != current.id)).one()
+        assert (before.class_group_id, before.end_date) == (world.class_id, date(2027, 7, 15))
+    # The same file for the same year again: every row is where the file says.
+    again = _upload(admin, data, year="2027-2028")
+    page = admin.get(f"/rosters/{again}").get_data(as_text=True)
+    assert _count(page, "unchanged") == 2 and 'data-testid="nothing-to-change"' in page
+
+
+def test_the_preview_and_the_list_of_imports_show_the_academic_year(app, world, client_factory):
+    _freeze_local(2027, 8, 20, 9, 0)
+    admin = login_as(client_factory, "admin")
+    import_id = _upload(admin, _csv("Middle School A,Class 9-1,9,N0001,New Pupil,F,2012-03-04,,"), year="2027-2028")
+    page = admin.get(f"/rosters/{import_id}").get_data(as_text=True)
+    assert 'data-testid="roster-year">Academic year 2027-2028</p>' in page
+    assert "Classes are found or created in academic year 2027-2028" in page
+    assert "Academic year 2027-2028" in admin.get("/rosters").get_data(as_text=True)
+    chinese = client_factory()
+    chinese.http.environ_base["HTTP_ACCEPT_LANGUAGE"] = ""  # Simplified Chinese, the default
+    chinese.login("admin")
+    page = chinese.get(f"/rosters/{import_id}").get_data(as_text=True)
+    assert 'data-testid="roster-year">学年：2027-2028</p>' in page
+    home = chinese.get("/rosters").get_data(as_text=True)
+    assert "学年：2027-2028" in home and "2026-2027（本学年）" in home and "2027-2028（下一学年）" in home
+
+
+def test_a_year_outside_this_one_and_the_next_is_refused_and_nothing_is_stored(app, world, client_factory):
+    _freeze_local(2027, 7, 15, 10, 0)
+    admin = login_as(client_factory, "admin")
+    page = admin.get("/rosters").get_data(as_text=True)
+    assert '<option selected value="2026-2027">' in page  # this year unless the school picks the next
+    data = _csv("Middle School A,Class 9-1,9,N0001,New Pupil,F,2012-03-04,,")
+    for year in ("2025-2026", "2028-2029", "2027-2028 ", "next", ""):
+        r = admin.post("/rosters", {"file": (io.BytesIO(data), "roster.csv"), "academic_year": year},
+                       content_type="multipart/form-data")
+        assert r.status_code == 400, year
+        message = ("Choose the academic year." if not year else
+                   "A roster can be imported for this academic year (2026-2027) or the next (2027-2028) only.")
+        assert message in r.get_data(as_text=True), year
+    r = admin.post("/rosters", {"file": (io.BytesIO(data), "roster.csv")}, content_type="multipart/form-data")
+    assert r.status_code == 400 and "Choose the academic year." in r.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count(RosterImport.id))) == 0
+
+
+def test_an_import_for_a_year_that_has_ended_is_refused_and_changes_nothing(app, world, client_factory):
+    _freeze_local(2027, 8, 31, 20, 0)  # the last evening of 2026-2027
+    admin = login_as(client_factory, "admin")
+    data = _csv("Middle School A,Class 8-2,8,N0001,New Pupil,F,2012-03-04,,",
+                "Middle School A,Class 8-1,8,S0001,Student 1,F,2012-01-02,Guardian,13900000000")
+    import_id = _upload(admin, data, year="2026-2027")
+    page = admin.get(f"/rosters/{import_id}").get_data(as_text=True)
+    assert (_count(page, "new"), _count(page, "unchanged")) == (1, 1) and "Classes to create: 1" in page
+    classes_before = _classes(app, world.school_id)
+    _freeze_local(2027, 9, 1, 8, 0)  # Apply the next morning, in the academic year 2027-2028
+    admin = login_as(client_factory, "admin")
+    page = admin.post(f"/rosters/{import_id}/apply", follow_redirects=True).get_data(as_text=True)
+    assert "academic year 2026-2027, which has ended" in page
+    assert _classes(app, world.school_id) == classes_before
+    with app.app_context():
+        assert db.session.scalar(select(Student).where(Student.student_number == "N0001")) is None
+        assert db.session.get(RosterImport, import_id).status == RosterImportStatus.PREVIEWED
