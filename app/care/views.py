@@ -50,7 +50,9 @@ def _referral_form(student):
     form = ReferralForm()
     declined = services.declined_hospital_ids(student.id)
     form.hospital_id.choices = [(h.id, h.name) for h in services.partner_hospitals(current_user.school_id, declined)]
-    alerts = db.session.scalars(select(Alert).where(Alert.student_id == student.id, Alert.status != AlertStatus.RESOLVED)
+    # Scoped: an earlier school's alerts come with the file only under hand-over consent.
+    alerts = db.session.scalars(policy.scoped(current_user, Alert).where(Alert.student_id == student.id,
+                                                                         Alert.status != AlertStatus.RESOLVED)
                                 .order_by(Alert.id.desc())).all()
     form.alert_id.choices = [(0, _("None"))] + [(a.id, f"{a.case_number} · {a.level}") for a in alerts]
     return form, {a.id: a for a in alerts}
@@ -67,8 +69,8 @@ def refer(student_id):
     if request.method == "GET" and alerts:
         first = next(iter(alerts.values()))  # urgency defaults from the newest open alert's level
         form.alert_id.data, form.urgency.data = first.id, first.level
-    declined = db.session.scalars(select(Referral).where(Referral.student_id == student.id,
-                                                         Referral.status == ReferralStatus.DECLINED)
+    declined = db.session.scalars(policy.scoped(current_user, Referral).where(Referral.student_id == student.id,
+                                                                              Referral.status == ReferralStatus.DECLINED)
                                   .order_by(Referral.id.desc())).all()
     if not form.hospital_id.choices:
         flash(_("No other hospital has an active agreement with your school. Ask the district centre."), "error")

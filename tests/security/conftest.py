@@ -29,24 +29,40 @@ ALL_NAMES = MIDDLE | HIGH
 ROSTER_CSV = ("school,class,grade,student_number,name,sex,birth_date,guardian_name,guardian_phone\n"
               "Middle School A,Class 8-1,8,N0901,Roster Pupil,F,2012-03-04,Parent,13900000001\n").encode("utf-8")
 
-# (role, relation) → (username or None, students 0-2 transferred first?, names the actor may see)
+# What happens before the actor signs in: students 0-2 transfer to the high school, with or without their guardians'
+# hand-over consent (recorded at the new school, as the consent page does).
+TRANSFER = "transfer"
+TRANSFER_WITH_HANDOVER = "transfer with hand-over consent"
+
+# How much of the case's entries (alerts, referrals, assessments, decisions, follow-ups) the actor may be shown:
+# nothing; ENTRIES: their case numbers and levels, never the clinical free text; CLINICAL: the free text too.
+NOTHING, ENTRIES, CLINICAL = "nothing", "entries", "clinical"
+
+# (role, relation) → (username or None, what happens first, names the actor may see, case entries it may see)
 ACTORS = {
-    ("anonymous", "none"): (None, False, set()),
-    ("student", "own"): (None, False, {"Student 3"}),
-    ("homeroom", "same"): ("homeroom", False, MIDDLE),
-    ("homeroom", "other"): ("other_homeroom", False, HIGH),
-    ("homeroom", "moved_out"): ("homeroom", True, MIDDLE - MOVED),
-    ("teacher", "own"): ("teacher", False, MIDDLE),
-    ("teacher", "same"): ("teacher2", False, MIDDLE),
-    ("teacher", "other"): ("other_teacher", False, HIGH),
-    ("teacher", "moved_out"): ("teacher", True, MIDDLE - MOVED),
-    ("teacher", "moved_in"): ("other_teacher", True, HIGH | MOVED),
-    ("doctor", "own"): ("doctor", False, REFERRED),
-    ("doctor", "same"): ("doctor2", False, REFERRED),
-    ("doctor", "other"): ("other_doctor", False, set()),
-    ("doctor", "moved"): ("doctor", True, REFERRED),
-    ("admin", "any"): ("admin", False, ALL_NAMES),
+    ("anonymous", "none"): (None, None, set(), NOTHING),
+    ("student", "own"): (None, None, {"Student 3"}, NOTHING),
+    ("homeroom", "same"): ("homeroom", None, MIDDLE, NOTHING),
+    ("homeroom", "other"): ("other_homeroom", None, HIGH, NOTHING),
+    ("homeroom", "moved_out"): ("homeroom", TRANSFER, MIDDLE - MOVED, NOTHING),
+    ("teacher", "own"): ("teacher", None, MIDDLE, CLINICAL),
+    ("teacher", "same"): ("teacher2", None, MIDDLE, CLINICAL),
+    ("teacher", "other"): ("other_teacher", None, HIGH, NOTHING),
+    # The inbox keeps the notices received before the move: case numbers, no names.
+    ("teacher", "moved_out"): ("teacher", TRANSFER, MIDDLE - MOVED, ENTRIES),
+    # Without the guardians' consent the old school's entries do not follow the students (app/students/consent.py).
+    ("teacher", "moved_in"): ("other_teacher", TRANSFER, HIGH | MOVED, NOTHING),
+    # With it the new school sees the whole file from the first day (DESIGN.md, access rules).
+    ("teacher", "moved_in_consented"): ("other_teacher", TRANSFER_WITH_HANDOVER, HIGH | MOVED, CLINICAL),
+    ("doctor", "own"): ("doctor", None, REFERRED, CLINICAL),
+    ("doctor", "same"): ("doctor2", None, REFERRED, CLINICAL),
+    ("doctor", "other"): ("other_doctor", None, set(), NOTHING),
+    ("doctor", "moved"): ("doctor", TRANSFER, REFERRED, CLINICAL),
+    ("admin", "any"): ("admin", None, ALL_NAMES, ENTRIES),  # no clinical free text unless break-glass
 }
+# The clinical free text of the case objects (alert note, referral reasons, findings, conditions, follow-up task).
+CLINICAL_TEXT = ("alert note 0", "referral reason 0", "referral reason 1", "findings 0", "decision conditions 0",
+                 "follow-up condition 0")
 
 
 @pytest.fixture
@@ -67,18 +83,21 @@ def case(app, world):
         students = [db.session.get(Student, i) for i in world.student_ids]
         campaign = screening.launch_campaign(school, [db.session.get(ClassGroup, world.class_id)], ["PHQ-9", "GAD-7"],
                                              "Matrix", clock.now() + timedelta(hours=2), by=teacher)
-        alert0 = risk.raise_alert(students[0], school.id, "critical", "concern", by=teacher, note="alert note")
+        alert0 = risk.raise_alert(students[0], school.id, "critical", "concern", by=teacher, note="alert note 0")
         alert1 = risk.raise_alert(students[1], school.id, "high", "concern", by=teacher)
-        referral = care.refer_student(students[0], school.id, world.hospital_id, "critical", "reason 0", alert=alert0, by=teacher)
+        referral = care.refer_student(students[0], school.id, world.hospital_id, "critical", "referral reason 0",
+                                      alert=alert0, by=teacher)
         care.accept_referral(referral, by=doctor)
         care.record_assessment(referral, {"assessed_on": clock.today(), "setting": "clinic", "findings": "findings 0",
                                           "risk_level": "high", "plan": "outpatient"}, by=doctor)
-        referral_sent = care.refer_student(students[1], school.id, world.hospital_id, "high", "reason 1", alert=alert1, by=teacher)
+        referral_sent = care.refer_student(students[1], school.id, world.hospital_id, "high", "referral reason 1",
+                                           alert=alert1, by=teacher)
         # Not cleared keeps the referral assessed (so assessing and deciding again stay possible) and gives a certificate.
         decision = care.decide_return(referral, {"outcome": "not_cleared", "review_on": clock.today() + timedelta(days=30),
-                                                 "conditions": "decision conditions"}, by=doctor)
+                                                 "conditions": "decision conditions 0"}, by=doctor)
         follow_up = FollowUp(student_id=students[0].id, school_id=school.id, decision_id=decision.id,
-                             condition="matrix condition", due_on=clock.today() + timedelta(days=7), created_at=clock.now())
+                             condition="follow-up condition 0", due_on=clock.today() + timedelta(days=7),
+                             created_at=clock.now())
         db.session.add(follow_up)
         upload = roster.store_upload(ROSTER_CSV, "matrix.csv", by=teacher, only_school_id=school.id)
         db.session.flush()
@@ -95,6 +114,8 @@ def case(app, world):
             export_view="teacher", export_key=f"progress-{campaign.id}", export_fmt="csv",
             export_doctor_view="doctor", export_doctor_key="waits",
             export_district_view="district", export_district_key=f"schools-{clock.today():%Y-%m}",
+            case_numbers=(alert0.case_number, alert1.case_number, referral.case_number, referral_sent.case_number,
+                          decision.case_number),
         )
         db.session.remove()
     http = app.test_client()
@@ -120,11 +141,29 @@ def transfer_moved_students(app, world):
         db.session.remove()
 
 
+def record_handover_consent(app, world):
+    """The guardians of students 0-2 sign the hand-over form at the new school; its psychology teacher records it."""
+    from app.auth import policy
+    from app.students.consent import record_consent
+    from app.students.models import ConsentKind
+
+    with app.app_context():
+        by = db.session.scalar(select(User).where(User.username == "other_teacher"))
+        for student_id in world.student_ids[:3]:
+            student = db.session.get(Student, student_id)
+            assert policy.can(by, "record_consent", student), "the new school's teacher records the consent"
+            record_consent(student, ConsentKind.HANDOVER_SCHOOL, True, "signed hand-over form", by=by)
+        db.session.commit()
+        db.session.remove()
+
+
 def actor_client(app, client_factory, case, role, relation):
     """(client, extra headers, names the actor may see) for one actor of the matrix."""
-    username, moved, visible = ACTORS[(role, relation)]
-    if moved:
+    username, before, visible, _entries = ACTORS[(role, relation)]
+    if before in (TRANSFER, TRANSFER_WITH_HANDOVER):
         transfer_moved_students(app, case.world)
+    if before == TRANSFER_WITH_HANDOVER:
+        record_handover_consent(app, case.world)
     if role == "student":
         return client_factory(), {"Authorization": f"Bearer {case.student_token}"}, visible
     if username is None:

@@ -14,6 +14,7 @@ Roles and relations (the actors are built in tests/security/conftest.py):
                other      psychology teacher at the other school
                moved_out  the creator after students 0-2 transferred away
                moved_in   the other school's teacher after students 0-2 transferred in
+               moved_in_consented   the same, and their guardians' hand-over consent recorded at the new school
     doctor     own        doctor at the hospital the students were referred to
                same       a colleague at that hospital
                other      doctor at a hospital without referral or partnership
@@ -28,7 +29,8 @@ Outcomes: OK 200 · DONE 302 and the database changed · CREATED 201 and changed
 nothing changed · LOGIN 302 to /login · NOT_FOUND 404 · BAD 400 · UNAUTHORIZED 401 (the JSON API).
 Except DONE and CREATED, every outcome must leave every table unchanged (audit rows aside).
 Every response must not contain the name of a student outside the actor's scope, and every 200 that
-shows a student's name must have written an audit event naming that student.
+shows a student's name must have written an audit event naming that student. Nor may it show the case entries'
+clinical free text, or their case numbers, to an actor not given them in conftest.ACTORS.
 """
 from dataclasses import dataclass, field
 from typing import Callable
@@ -55,7 +57,7 @@ ROLES = {
     "anonymous": ("none",),
     "student": ("own",),
     "homeroom": ("same", "other", "moved_out"),
-    "teacher": ("own", "same", "other", "moved_out", "moved_in"),
+    "teacher": ("own", "same", "other", "moved_out", "moved_in", "moved_in_consented"),
     "doctor": ("own", "same", "other", "moved"),
     "admin": ("any",),
 }
@@ -114,12 +116,18 @@ def staff(*, homeroom, teacher, doctor, admin):
 
 
 # Relation shorthands for objects of the middle school's students 0-2 (they move in the "moved" relations).
-SCHOOL_OBJECT = {"own": OK, "same": OK, "other": NOT_FOUND, "moved_out": OK, "moved_in": NOT_FOUND}
-STUDENT_OBJECT = {"own": OK, "same": OK, "other": NOT_FOUND, "moved_out": NOT_FOUND, "moved_in": OK}
-STUDENT_WRITE = {"own": DONE, "same": DONE, "other": NOT_FOUND, "moved_out": NOT_FOUND, "moved_in": DONE}
-SCHOOL_WRITE = {"own": DONE, "same": DONE, "other": NOT_FOUND, "moved_out": DONE, "moved_in": NOT_FOUND}
-# Entries made at the old school (alerts, referrals, decisions) follow a moved student to the new school only with
-# the guardian's hand-over consent, which the case students do not have: the new school's teacher gets 404.
+# School objects (campaigns, classes, roster imports) stay with the school: hand-over consent moves the file, not them.
+SCHOOL_OBJECT = {"own": OK, "same": OK, "other": NOT_FOUND, "moved_out": OK, "moved_in": NOT_FOUND,
+                 "moved_in_consented": NOT_FOUND}
+STUDENT_OBJECT = {"own": OK, "same": OK, "other": NOT_FOUND, "moved_out": NOT_FOUND, "moved_in": OK,
+                  "moved_in_consented": OK}
+STUDENT_WRITE = {"own": DONE, "same": DONE, "other": NOT_FOUND, "moved_out": NOT_FOUND, "moved_in": DONE,
+                 "moved_in_consented": DONE}
+SCHOOL_WRITE = {"own": DONE, "same": DONE, "other": NOT_FOUND, "moved_out": DONE, "moved_in": NOT_FOUND,
+                "moved_in_consented": NOT_FOUND}
+# Entries made at the old school (alerts, referrals, assessments, decisions, follow-ups) follow a moved student to the
+# new school only with the guardian's hand-over consent: without it the new school's teacher gets 404 ("moved_in");
+# with it the teacher takes the file over as the student's current school (moved_in_consented: as STUDENT_OBJECT).
 OLD_SCHOOL_ENTRY = dict(STUDENT_OBJECT, moved_in=NOT_FOUND)
 OLD_SCHOOL_ENTRY_WRITE = dict(STUDENT_WRITE, moved_in=NOT_FOUND)
 REFERRED = {"own": OK, "same": OK, "other": NOT_FOUND, "moved": OK}
@@ -163,9 +171,12 @@ def _consent_form(case):
 def _roster_upload(case):
     from io import BytesIO
 
+    from app.core import clock
+    from app.students.roster import academic_year
     from tests.security.conftest import ROSTER_CSV
 
-    return {"file": (BytesIO(ROSTER_CSV.replace(b"N0901", b"N0902")), "roster.csv")}
+    return {"file": (BytesIO(ROSTER_CSV.replace(b"N0901", b"N0902")), "roster.csv"),
+            "academic_year": academic_year(clock.today())}
 
 
 def _password_form(case):
@@ -217,7 +228,8 @@ ROUTES = [
     Route("screening.new_campaign", "GET", "read", staff(homeroom=NOT_FOUND, teacher=OK, doctor=NOT_FOUND, admin=NOT_FOUND)),
     Route("screening.new_campaign", "POST", "create",
           staff(homeroom=NOT_FOUND, doctor=NOT_FOUND, admin=NOT_FOUND,
-                teacher={"own": DONE, "same": DONE, "other": BAD, "moved_out": DONE, "moved_in": BAD}),
+                teacher={"own": DONE, "same": DONE, "other": BAD, "moved_out": DONE, "moved_in": BAD,
+                         "moved_in_consented": BAD}),
           data=_campaign_form),
     Route("screening.campaign_page", "GET", "read", staff(homeroom=NOT_FOUND, teacher=SCHOOL_OBJECT, doctor=NOT_FOUND, admin=NOT_FOUND)),
     Route("screening.campaign_progress", "GET", "read", staff(homeroom=NOT_FOUND, teacher=SCHOOL_OBJECT, doctor=NOT_FOUND, admin=NOT_FOUND)),
@@ -231,6 +243,8 @@ ROUTES = [
     Route("files.student_file", "GET", "read", staff(homeroom=NOT_FOUND, teacher=STUDENT_OBJECT, doctor=REFERRED, admin=OK)),
     Route("care.refer", "GET", "read", staff(homeroom=NOT_FOUND, teacher=STUDENT_OBJECT, doctor=NOT_FOUND, admin=NOT_FOUND),
           args={"student_id": "student2"}),
+    # Student 0's form offers the student's open alerts to link: the old school's only with hand-over consent.
+    Route("care.refer", "GET", "read", staff(homeroom=NOT_FOUND, teacher=STUDENT_OBJECT, doctor=NOT_FOUND, admin=NOT_FOUND)),
     Route("care.refer", "POST", "create", staff(homeroom=NOT_FOUND, teacher=STUDENT_WRITE, doctor=NOT_FOUND, admin=NOT_FOUND),
           args={"student_id": "student2"}, data=_referral_form),
     Route("care.referral_page", "GET", "read", staff(homeroom=NOT_FOUND, teacher=OLD_SCHOOL_ENTRY, doctor=REFERRED, admin=NOT_FOUND)),
@@ -249,11 +263,10 @@ ROUTES = [
           staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=REFERRED_WRITE, admin=NOT_FOUND), data=_correction_form),
     # The certificate: the deciding hospital's doctors and the student's current school's teachers.
     Route("care.certificate", "GET", "export", staff(homeroom=NOT_FOUND, teacher=OLD_SCHOOL_ENTRY, doctor=REFERRED, admin=NOT_FOUND)),
-    # A follow-up task belongs to the school that was given it: the old school loses it with the student, and
-    # the new school does not record the old school's task (it sees it in the file).
+    # A follow-up task is the student's current school's: the old school loses it with the student, and the open task
+    # follows the student to the new school with the file, i.e. only with the guardian's hand-over consent.
     Route("care.record_follow_up", "POST", "update",
-          staff(homeroom=NOT_FOUND, doctor=NOT_FOUND, admin=NOT_FOUND,
-                teacher={"own": DONE, "same": DONE, "other": NOT_FOUND, "moved_out": NOT_FOUND, "moved_in": NOT_FOUND}),
+          staff(homeroom=NOT_FOUND, doctor=NOT_FOUND, admin=NOT_FOUND, teacher=OLD_SCHOOL_ENTRY_WRITE),
           data=_follow_up_form),
     Route("files.break_glass", "GET", "read", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=OK)),
     Route("files.break_glass", "POST", "create", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=DONE),
@@ -270,7 +283,8 @@ ROUTES = [
     # A student outside the actor's school or class is a form error (400), never a concern about a stranger.
     Route("concerns.new_concern", "POST", "create",
           staff(homeroom={"same": DONE, "other": BAD, "moved_out": BAD},
-                teacher={"own": DONE, "same": DONE, "other": BAD, "moved_out": BAD, "moved_in": DONE},
+                teacher={"own": DONE, "same": DONE, "other": BAD, "moved_out": BAD, "moved_in": DONE,
+                         "moved_in_consented": DONE},
                 doctor=NOT_FOUND, admin=NOT_FOUND),
           data=_concern_form),
 
@@ -295,11 +309,13 @@ ROUTES = [
     # The case notification is the creating teacher's: nobody else's inbox holds it.
     Route("notifications.open_notification", "POST", "update",
           staff(homeroom=NOT_FOUND, doctor=NOT_FOUND, admin=NOT_FOUND,
-                teacher={"own": DONE, "same": NOT_FOUND, "other": NOT_FOUND, "moved_out": DONE, "moved_in": NOT_FOUND})),
+                teacher={"own": DONE, "same": NOT_FOUND, "other": NOT_FOUND, "moved_out": DONE, "moved_in": NOT_FOUND,
+                         "moved_in_consented": NOT_FOUND})),
     # Only the middle school's teachers and the partner hospital's doctors have unread items.
     Route("notifications.read_all", "POST", "update",
           staff(homeroom=REDIRECT, admin=REDIRECT,
-                teacher={"own": DONE, "same": DONE, "other": REDIRECT, "moved_out": DONE, "moved_in": REDIRECT},
+                teacher={"own": DONE, "same": DONE, "other": REDIRECT, "moved_out": DONE, "moved_in": REDIRECT,
+                         "moved_in_consented": REDIRECT},
                 doctor={"own": DONE, "same": DONE, "other": REDIRECT, "moved": DONE})),
     Route("notifications.duty_roster", "GET", "read", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=OK)),
     Route("notifications.toggle_duty", "POST", "update",

@@ -5,7 +5,8 @@ import pytest
 from flask import url_for
 
 from tests.security import matrix
-from tests.security.conftest import ALL_NAMES, actor_client, audit_rows_after, last_audit_id, snapshot
+from tests.security.conftest import (ACTORS, ALL_NAMES, CLINICAL, CLINICAL_TEXT, NOTHING, actor_client, audit_rows_after,
+                                     last_audit_id, snapshot)
 
 ROOT = Path(__file__).resolve().parents[2]
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
@@ -21,6 +22,10 @@ def test_every_endpoint_is_in_the_matrix(app):
         f"tests/security/matrix.py, with the expected outcome for every role and relation: {missing}")
     stale = sorted(declared - served)
     assert not stale, f"tests/security/matrix.py lists endpoints the app does not serve: {stale}"
+
+
+def test_every_actor_is_in_the_matrix():
+    assert set(ACTORS) == {(role, relation) for role, relations in matrix.ROLES.items() for relation in relations}
 
 
 def test_every_row_is_complete(app):
@@ -99,6 +104,13 @@ def test_matrix_cell(app, client_factory, case, route, role, relation):
     assert changed == expected.changes, f"{where}: the database {'changed' if changed else 'did not change'}"
 
     body = _text_of(response)
+    entries_seen = ACTORS[(role, relation)][3]
+    if entries_seen != CLINICAL:
+        clinical = [text for text in CLINICAL_TEXT if text in body]
+        assert not clinical, f"{where}: shows clinical text the actor may not read: {clinical}"
+    if entries_seen == NOTHING:
+        entries = [number for number in case.case_numbers if number in body]
+        assert not entries, f"{where}: shows case entries outside the actor's scope: {entries}"
     if route.check_identity:
         leaked = sorted(name for name in ALL_NAMES - visible if name in body)
         assert not leaked, f"{where}: shows students outside the actor's scope: {leaked}"

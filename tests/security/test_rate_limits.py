@@ -71,16 +71,17 @@ def test_submissions_skip_the_limiter_and_limited_pages_keep_its_headers(limited
     joined = _client(limited, "10.0.4.1").post("/api/v1/student-sessions", json={
         "session_code": "NONE", "student_number": "N1", "birth_date": "2012-01-01"})
     assert joined.status_code == 401 and "X-RateLimit-Remaining" in joined.headers
-    looked_up = []
-    real_check = limiter._check_request_limit
+    looked_up, released = [], []
+    real_check, real_release = limiter._check_request_limit, limiter._Limiter__release_context
     monkeypatch.setattr(limiter, "_check_request_limit", lambda *a, **k: looked_up.append(1) or real_check(*a, **k))
+    monkeypatch.setattr(limiter, "_Limiter__release_context", lambda *a: released.append(1) or real_release(*a))
     app = create_app("testing", SQLALCHEMY_DATABASE_URI=limited.config["SQLALCHEMY_DATABASE_URI"],
                      RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://", **LIMITS)
     client = _client(app, "10.0.4.2")
     client.post("/api/v1/responses", json={}, headers={"Authorization": "Bearer nonsense"})
-    assert looked_up == []
+    assert looked_up == [] and released == []
     client.post("/api/v1/student-sessions", json={})
-    assert looked_up  # and every other endpoint is looked up as before
+    assert looked_up and released  # and every other endpoint goes through the limiter as before
 
 
 WORKER = """

@@ -1,11 +1,11 @@
 """The student report: identity, scores over time as a chart, the timeline, and return-to-school decisions."""
+from xml.sax.saxutils import escape
+
 from flask_babel import gettext as _, lazy_gettext as _l
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, Spacer
 
-from app.care import services as care
 from app.core import clock
-from app.files.services import build_timeline
 from app.reports.pdf.common import build, data_table, line_chart, styles
 from app.web import BAND_LABELS, OUTCOME_LABELS, REASON_LABELS, RISK_LABELS, STATUS_LABELS, label, local_time
 
@@ -35,9 +35,10 @@ KIND_LABELS = {"screening": _l("Screening"), "alert": _l("Alert"), "referral": _
                "assessment": _l("Assessment"), "decision": _l("Return-to-school decision"), "follow_up": _l("Follow-up")}
 
 
-def student_report(student, show_clinical: bool) -> bytes:
+def student_report(student, file_view, show_clinical: bool) -> bytes:
+    """`file_view`: the entries the reader may see (app.files.handover.visible_to), as on the file page."""
     st = styles()
-    timeline = build_timeline(student)
+    timeline = file_view.entries
     enrollment = student.current_enrollment()
     title = _("Student report") + f" · {student.name}"
     story = [Paragraph(title, st["title"]),
@@ -56,7 +57,7 @@ def student_report(student, show_clinical: bool) -> bytes:
         story.append(Paragraph(_("Scores over time"), st["h2"]))
         story.append(line_chart(_("Total score per screening"), dates,
                                 [(code, [values.get(d) for d in dates]) for code, values in sorted(series.items())]))
-    decision = care.latest_decision(student.id)
+    decision = next((e.obj for e in timeline if e.kind == "decision"), None)  # the timeline is newest first
     story.append(Paragraph(_("Return-to-school decision"), st["h2"]))
     if decision:
         text = f"{label(OUTCOME_LABELS, decision.outcome)} · {local_time(decision.created_at, '%Y-%m-%d')}"
@@ -68,6 +69,10 @@ def student_report(student, show_clinical: bool) -> bytes:
     else:
         story.append(Paragraph(_("No decisions yet."), st["body"]))
     story.append(Paragraph(_("Timeline"), st["h2"]))
+    if file_view.hidden_count:
+        story.append(Paragraph(_('This student has %(count)s earlier entries from %(schools)s that are not shown: the '
+                                 'guardian has not consented to hand the file over.', count=file_view.hidden_count,
+                                 schools=escape("、".join(file_view.hidden_schools))), st["body"]))
     rows = [[local_time(e.at), e.school_name, str(KIND_LABELS[e.kind]), _summary(e, show_clinical)] for e in timeline]
     story.append(data_table([_("When"), _("School"), _("Event"), _("Details")], rows or [["–", "", "", ""]],
                             col_widths=[28 * mm, 35 * mm, 30 * mm, 87 * mm], font_size=8))
