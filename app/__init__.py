@@ -4,10 +4,11 @@ import logging
 import os
 import secrets
 
+from babel import Locale
 from flask import Flask, jsonify, render_template, request, session
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
-from sqlalchemy import event, text
+from sqlalchemy import event
 
 import screening_scales
 from config import CONFIGS, INSTANCE_DIR
@@ -16,6 +17,9 @@ from app.core.sessions import CookieSessionInterface
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 logger = logging.getLogger(__name__)
+
+# The student JSON API's paths: its errors are JSON, and it keeps no cookie session (app/core/sessions.py).
+API_PATH = "/api/"
 
 
 class _Flask(Flask):
@@ -45,7 +49,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     if hasattr(config_class, "validate"):
         config_class.validate()
     app = _Flask(__name__, instance_path=str(INSTANCE_DIR), instance_relative_config=False)
-    app.session_interface = CookieSessionInterface()
+    app.session_interface = CookieSessionInterface(without_cookie_under=API_PATH)
     app.config.from_object(config_class)
     app.config.update(overrides)
     _ensure_secrets(app)
@@ -94,35 +98,48 @@ def _ensure_secrets(app):
         os.makedirs(os.path.dirname(uri[len("sqlite:///"):]) or ".", exist_ok=True)
 
 
+# Parsed once: flask-babel parses what the selector returns on every request that translates anything, and
+# babel's Locale.parse takes ~0.1 ms (a page, an API message, a student's crisis resources).
+_LOCALES = {code: Locale.parse(code) for code in ("zh_CN", "en")}
+
+
 def _select_locale():
     chosen = session.get("lang")
-    if chosen in ("zh_CN", "en"):
-        return chosen
+    if chosen in _LOCALES:
+        return _LOCALES[chosen]
     best = request.accept_languages.best_match(["zh_CN", "zh", "en"])
-    return "en" if best == "en" else "zh_CN"
+    return _LOCALES["en" if best == "en" else "zh_CN"]
 
 
 def _no_limiter_lookup_for_submissions(app):
-    """Flask-Limiter looks for application-wide limits before every request and for limit headers after it;
-    this app has no application-wide limit (each limit is on its view, checked by its decorator). For the
-    student's submission, the busiest endpoint, which has no limit, those lookups were ~15 % of its time in
-    Flask (bench/README.md): its hooks skip that endpoint. A limit put on submit_response by decorator would
-    still be checked; an application-wide one would not reach it."""
+    """Flask-Limiter looks for application-wide limits before every request, for limit headers after it and
+    clears its state at the end; this app has no application-wide limit (each limit is on its view, checked by
+    its decorator). For the student's submission, the busiest endpoint, which has no limit, those steps were
+    ~20 % of its time in Flask (bench/README.md): its hooks skip that endpoint. A limit put on submit_response by
+    decorator would still be checked; an application-wide one would not reach it."""
     if not limiter.enabled:
         return  # RATELIMIT_ENABLED off: Flask-Limiter added no hook
     before, after = app.before_request_funcs[None], app.after_request_funcs[None]
-    # Both fail at start-up if Flask-Limiter changes how it hooks in.
+    teardown = app.teardown_request_funcs[None]
+    # All three fail at start-up if Flask-Limiter changes how it hooks in.
     check = before[before.index(limiter._check_request_limit)]
     inject = next(hook for hook in after if isinstance(hook, functools.partial) and hook.args == (limiter,))
+    release = teardown[teardown.index(limiter._Limiter__release_context)]
+    submission = "api.submit_response"
 
     def check_request_limit():
-        return None if request.endpoint == "api.submit_response" else check()
+        return None if request.endpoint == submission else check()
 
     def inject_limit_headers(response):
-        return response if request.endpoint == "api.submit_response" else inject(response)
+        return response if request.endpoint == submission else inject(response)
+
+    def release_context(exc=None):
+        if request.endpoint != submission:
+            release(exc)
 
     before[before.index(check)] = check_request_limit
     after[after.index(inject)] = inject_limit_headers
+    teardown[teardown.index(release)] = release_context
 
 
 def _init_login(app):
@@ -281,7 +298,7 @@ MESSAGES = {
 
 def _error_response(status):
     message = _(MESSAGES.get(status, MESSAGES[500]))
-    if request.path.startswith("/api/"):
+    if request.path.startswith(API_PATH):
         return jsonify({"error": {"code": str(status), "message": message}}), status
     return render_template("error.html", status=status, message=message), status
 

@@ -13,3 +13,5 @@ backlog = 2048
 accesslog = None
 errorlog = "-"
 loglevel = "warning"
+# As the product listens (gunicorn.conf.py): a socket per worker, so that connections are spread evenly.
+from app.core.serving import on_starting  # noqa: E402,F401

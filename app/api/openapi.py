@@ -56,7 +56,8 @@ OPENAPI = {
     "openapi": "3.0.3",
     "info": {"title": "XinQiao student API", "version": "1.0.0",
              "description": "Students join a screening session with the code shown in class and submit questionnaires. "
-                            "Send Accept-Language: zh-CN or en for texts and messages."},
+                            "Send Accept-Language: zh-CN or en for texts and messages. The API neither reads nor "
+                            "sets cookies: the bearer token is the only credential."},
     "servers": [{"url": "/api/v1"}],
     "components": {
         "securitySchemes": {"studentToken": {"type": "http", "scheme": "bearer"}},

@@ -1,5 +1,5 @@
 """Column types: aware UTC timestamps and encrypted clinical text."""
-from datetime import datetime, timezone
+from datetime import timezone
 
 from sqlalchemy import DateTime, Text
 from sqlalchemy.types import TypeDecorator

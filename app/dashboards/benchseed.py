@@ -10,7 +10,7 @@ on SQLite.
 import json
 import logging
 import math
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 
 import click
 import numpy as np

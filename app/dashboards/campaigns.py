@@ -11,7 +11,7 @@ from app.dashboards.models import CampaignFigures
 from app.extensions import db
 
 POSITIVE_RISKS = ("moderate", "high", "critical")  # the same definition as app.dashboards.teacher
-from app.screening.models import Campaign, CampaignParticipant, CampaignStatus, Response, Score, campaign_classes
+from app.screening.models import CampaignParticipant, CampaignStatus, Response, Score
 from app.students.models import Enrollment
 
 

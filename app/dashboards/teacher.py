@@ -26,7 +26,7 @@ from app.orgs.models import ClassGroup
 from app.risk import services as risk
 from app.risk.models import Alert, AlertStatus
 from app.screening.models import Campaign, Response, Score
-from app.students.models import Enrollment, Student
+from app.students.models import Student
 from app.web import BAND_LABELS, label
 
 ACTIVE_ALERTS = (AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED)

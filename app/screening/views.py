@@ -4,7 +4,6 @@ from datetime import timedelta
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext as _, lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
 
 from app.accounts.forms import EmptyForm
 from app.accounts.models import Role

@@ -10,7 +10,7 @@ from app.care.models import Assessment, FollowUp, ReturnDecision
 from app.core import clock
 from app.extensions import db
 from tests.browser.conftest import login, screenshot
-from tests.conftest import PASSWORD, login_as
+from tests.conftest import login_as
 from tests.integration.test_care_loop import last_referral_id, refer
 
 

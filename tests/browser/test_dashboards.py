@@ -2,7 +2,6 @@
 import pytest
 
 from tests.browser.conftest import login, screenshot
-from tests.conftest import PASSWORD
 from tests.dashboards.conftest import figures_world  # noqa: F401  (the hand-computed world, as a fixture here too)
 
 

@@ -1,10 +1,12 @@
 """Roster import preview → apply in a real browser, and a transferred student's hand-over summary on a phone."""
 from sqlalchemy import func, select
 
+from app.core import clock
 from app.extensions import db
 from app.students.models import Student
+from app.students.roster import import_years
 from tests.browser.conftest import login, screenshot
-from tests.conftest import PASSWORD, login_as
+from tests.conftest import login_as
 from tests.helpers import GAD7_LOW, PHQ9_CRITICAL, answer_all, launch_campaign
 
 ROSTER = ("学校,班级,年级,学籍号,姓名,性别,出生日期,监护人,监护人电话\n"
@@ -19,6 +21,7 @@ def test_admin_previews_then_applies_a_roster(app, world, live_server, desktop_p
     page = desktop_page
     login(page, live_server, "admin", app=app)
     page.click("a[href='/rosters']")
+    screenshot(page, "roster-upload-desktop")
     path = tmp_path / "roster.csv"
     path.write_text(ROSTER, encoding="utf-8")
     page.set_input_files("input[type=file]", str(path))
@@ -35,6 +38,31 @@ def test_admin_previews_then_applies_a_roster(app, world, live_server, desktop_p
     screenshot(page, "roster-applied-desktop")
     with app.app_context():
         assert db.session.scalar(select(func.count(Student.id))) == 9
+
+
+def test_teacher_imports_next_years_roster_on_a_phone(app, world, live_server, phone_page, tmp_path):
+    this_year, next_year = import_years(clock.today())
+    page = phone_page
+    login(page, live_server, "teacher")
+    page.goto(f"{live_server}/rosters")
+    assert page.input_value("select[name=academic_year]") == this_year  # this year unless the school picks the next
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375 + 1
+    screenshot(page, "roster-upload-phone")
+    path = tmp_path / "roster.csv"
+    path.write_text("学校,班级,年级,学籍号,姓名,性别,出生日期\n"
+                    "Middle School A,初三（1）班,9,N20270001,李小红,女,2012-04-05\n", encoding="utf-8")
+    page.select_option("select[name=academic_year]", next_year)
+    page.set_input_files("input[type=file]", str(path))
+    page.click("form[enctype] button[type=submit]")
+    page.wait_for_selector("[data-testid=roster-counts]")
+    assert page.inner_text("[data-testid=roster-year]") == f"学年：{next_year}"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375 + 1
+    screenshot(page, "roster-preview-next-year-phone")
+    page.click("[data-testid=apply]")
+    page.wait_for_selector("[data-testid=roster-applied]")
+    with app.app_context():
+        student = db.session.scalar(select(Student).where(Student.student_number == "N20270001"))
+        assert student.current_enrollment().class_group.academic_year == next_year
 
 
 def test_receiving_school_sees_the_hand_over_summary_on_a_phone(app, world, client_factory, live_server, phone_page):

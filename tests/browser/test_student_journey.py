@@ -94,3 +94,24 @@ def test_wrong_details_get_a_clear_message(world, client_factory, live_server, p
     page.wait_for_selector("#join-error:not([hidden])")
     assert "出生日期" in page.inner_text("#join-error")
     screenshot(page, "student-wrong-details-phone")
+
+
+def test_a_student_who_switches_to_english_gets_the_api_in_english(app, world, client_factory, live_server,
+                                                                   phone_page):
+    # The API keeps no cookie (app/core/sessions.py): the page asks for its own language.
+    teacher = login_as(client_factory, "teacher")
+    _, code = launch_campaign(teacher, world.class_id)
+    page = phone_page  # a Chinese phone
+    page.goto(live_server + "/s")
+    page.click("a.lang[lang=en]")
+    page.wait_for_selector("html[lang=en]")
+    student = world.students[2]
+    page.fill("#session_code", code)
+    page.fill("#student_number", student["number"])
+    page.fill("#birth_date", "2000-01-01")
+    page.click("#join-form button[type=submit]")
+    page.wait_for_selector("#join-error:not([hidden])")
+    assert "do not match" in page.inner_text("#join-error")  # the API's message
+    _join(page, live_server, code, student)
+    assert "Little interest or pleasure in doing things" in page.inner_text("#q-items")  # the API's texts
+    screenshot(page, "student-english-phone")

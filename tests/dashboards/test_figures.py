@@ -2,7 +2,6 @@
 from datetime import date
 
 import numpy as np
-import pytest
 
 from app.dashboards import stats
 from app.dashboards.district import compute_month

@@ -9,15 +9,14 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import func, select, update
 
 from app.accounts.models import User
-from app.care.models import Referral, ReferralStatus
+from app.care.models import Referral
 from app.core import clock
 from app.extensions import db
-from app.notifications.models import Notification
 from app.notifications import services as notifications
 from app.notifications.models import MailState, Notification
 from app.risk.models import Alert
 from tests.conftest import login_as
-from tests.helpers import GAD7_LOW, PHQ9_CRITICAL, answer_all, join, launch_campaign, submit
+from tests.helpers import PHQ9_CRITICAL, join, launch_campaign, submit
 
 
 class Collector:

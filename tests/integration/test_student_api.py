@@ -118,3 +118,34 @@ def test_session_resumes_with_submitted_marks(app, session):
     submit(http, data["token"], data["questionnaires"][0], PHQ9_LOW)
     again = http.get("/api/v1/student-session", headers={"Authorization": f"Bearer {data['token']}"}).get_json()
     assert [q["submitted"] for q in again["questionnaires"]] == [True, False]
+
+
+def test_the_api_neither_reads_nor_sets_cookies(app, world, client_factory):
+    # Its language is the one asked for (Accept-Language), not a choice kept in the browser's session cookie.
+    teacher = login_as(client_factory, "teacher")
+    _, code = launch_campaign(teacher, world.class_id)
+    teacher.get("/lang/en")
+    body = {"session_code": code, "student_number": world.students[0]["number"], "birth_date": "2000-01-01"}
+    response = teacher.http.post("/api/v1/student-sessions", json=body, headers={"Accept-Language": "zh-CN"})
+    assert response.status_code == 401 and "出生日期" in response.get_json()["error"]["message"]
+    assert "Set-Cookie" not in response.headers and "Cookie" not in response.headers.get("Vary", "")
+    assert "Sign out" in teacher.get("/", follow_redirects=True).get_data(as_text=True)  # the staff session lives on
+
+
+@pytest.mark.parametrize("key", ["not-a-uuid", "7f1c5a4e00004000800000000000000a", "{7f1c5a4e-0000-4000-8000-00000000000a}",
+                                 "urn:uuid:7f1c5a4e-0000-4000-8000-00000000000a", "7f1c5a4e-0000-4000-8000-00000000000a\n",
+                                 "7f1c5a4e-0000-4000-8000-00000000000g", 12345])
+def test_an_idempotency_key_must_be_a_uuid_in_its_usual_form(app, session, key):
+    http, _, data = session
+    response = submit(http, data["token"], data["questionnaires"][0], PHQ9_LOW, key=key)
+    assert response.status_code == 422 and "UUID" in response.get_json()["error"]["message"]
+    assert count(app, Response) == 0
+
+
+def test_an_upper_case_key_is_the_same_key(app, session):
+    http, _, data = session
+    key = new_key()
+    first = submit(http, data["token"], data["questionnaires"][0], PHQ9_LOW, key=key.upper())
+    again = submit(http, data["token"], data["questionnaires"][0], PHQ9_LOW, key=key)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.get_json()["response_id"] == again.get_json()["response_id"]

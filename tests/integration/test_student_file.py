@@ -287,10 +287,12 @@ def test_consent_page_is_for_the_current_school_only(world, stages, client_facto
 
 # --- helpers shared with the roster tests ---------------------------------------------------------
 
-def _upload(client, data: bytes, filename="roster.csv"):
+def _upload(client, data: bytes, filename="roster.csv", year=None):
     import io
 
-    r = client.post("/rosters", {"file": (io.BytesIO(data), filename)}, content_type="multipart/form-data")
+    year = year or academic_year(clock.today())
+    r = client.post("/rosters", {"file": (io.BytesIO(data), filename), "academic_year": year},
+                    content_type="multipart/form-data")
     assert r.status_code == 302, r.get_data(as_text=True)[:3000]
     return int(r.headers["Location"].rstrip("/").split("/")[-1])
 

@@ -22,7 +22,8 @@
   function save(key, value) { try { store.setItem(key, JSON.stringify(value)); } catch (e) { /* storage full: answers stay in memory */ } }
 
   function api(method, path, body) {
-    var headers = { "Content-Type": "application/json", Accept: "application/json" };
+    // The API keeps no cookie: it answers in the language asked for, the page's (the student may have switched it).
+    var headers = { "Content-Type": "application/json", Accept: "application/json", "Accept-Language": document.documentElement.lang || "zh-CN" };
     if (state.token) headers.Authorization = "Bearer " + state.token;
     return fetch("/api/v1" + path, { method: method, headers: headers, body: body ? JSON.stringify(body) : undefined, credentials: "same-origin" })
       .then(function (r) { return r.json().catch(function () { return {}; }).then(function (data) { return { status: r.status, data: data }; }); });
