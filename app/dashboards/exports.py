@@ -71,13 +71,12 @@ def _pdf(body, name):
 @policy.allow_roles(Role.TEACHER, Role.DOCTOR)
 def student_report_pdf(student_id):
     from app.files import handover
-    from app.files.services import build_timeline
     from app.reports.pdf.student import student_report
 
     student = policy.get_visible_or_404(current_user, Student, student_id)
     policy.require(current_user, "view_file", student)
     # The entries of the file page, no more: earlier schools' entries only under the guardian's hand-over consent.
-    file_view = handover.visible_to(current_user, student, build_timeline(student))
+    file_view = handover.file_for(current_user, student)
     audit.record(current_user, "export", "student_report", student.id, student.id,
                  detail={"format": "pdf", "entries": len(file_view.entries), "withheld": file_view.hidden_count})
     body = student_report(student, file_view, show_clinical=policy.can(current_user, "read_clinical_text", student))

@@ -23,6 +23,7 @@ from app.accounts.models import Role
 from app.care.models import DecisionOutcome, Referral, ReferralStatus
 from app.core import clock
 from app.extensions import db
+from app.files.services import unfiltered_timeline
 from app.risk.models import AlertStatus
 from app.students import consent as consents
 from app.students.models import ConsentKind
@@ -43,7 +44,7 @@ def _referring_schools(student_id, hospital_id):
         Referral.status != ReferralStatus.DECLINED)))
 
 
-def visible_to(user, student, entries) -> FileView:
+def _visible_to(user, student, entries) -> FileView:
     """Filter the timeline for `user`; count what is withheld for want of consent."""
     if user.role == Role.ADMIN:
         return FileView(entries=list(entries))
@@ -103,8 +104,9 @@ def summary(entries) -> dict:
     }
 
 
-def file_for(user, student, entries) -> FileView:
-    view = visible_to(user, student, entries)
+def file_for(user, student) -> FileView:
+    """The student's file as `user` may see it: the only way a view gets the timeline."""
+    view = _visible_to(user, student, unfiltered_timeline(student))
     add_reliable_change(view.entries)
     view.summary = summary(view.entries)
     return view

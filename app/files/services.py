@@ -31,8 +31,11 @@ def _at_date(d):
     return datetime.combine(d, time(12, 0), tzinfo=timezone.utc)
 
 
-def build_timeline(student):
-    """Every event of the student's file, newest first, each naming the school where it happened."""
+def unfiltered_timeline(student):
+    """Every event of the student's file, newest first, each naming the school where it happened.
+
+    Unfiltered: show it to nobody directly. Views ask handover.file_for, which keeps what the viewer may see.
+    """
     schools = {s.id: s.name for s in db.session.scalars(select(School))}
     entries = []
     for response in db.session.scalars(select(Response).where(Response.student_id == student.id)):

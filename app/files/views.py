@@ -42,7 +42,7 @@ def student_file(student_id):
     student = policy.get_visible_or_404(current_user, Student, student_id)
     policy.require(current_user, "view_file", student)
     show_clinical = policy.can(current_user, "read_clinical_text", student)
-    view = handover.file_for(current_user, student, services.build_timeline(student))
+    view = handover.file_for(current_user, student)
     earlier = sorted({e.school.name for e in student.enrollments if e.school_id != current_user.school_id
                       and e.start_date <= clock.today()}) if current_user.role == Role.TEACHER else []
     detail = {"school_id": current_user.school_id, "hospital_id": current_user.hospital_id,

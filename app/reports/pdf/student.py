@@ -36,7 +36,7 @@ KIND_LABELS = {"screening": _l("Screening"), "alert": _l("Alert"), "referral": _
 
 
 def student_report(student, file_view, show_clinical: bool) -> bytes:
-    """`file_view`: the entries the reader may see (app.files.handover.visible_to), as on the file page."""
+    """`file_view`: the entries the reader may see (app.files.handover.file_for), as on the file page."""
     st = styles()
     timeline = file_view.entries
     enrollment = student.current_enrollment()
