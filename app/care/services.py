@@ -47,10 +47,14 @@ def partner_hospitals(school_id, exclude_ids=()):
     return list(db.session.scalars(query.order_by(Hospital.name).distinct()))
 
 
-def declined_hospital_ids(student_id):
-    """Hospitals whose latest referral of this student was declined: the school refers elsewhere."""
+def declined_hospital_ids(student_id, school_id):
+    """Hospitals whose latest referral of this student by this school was declined: the school refers elsewhere.
+
+    An earlier school's declines do not count: they belong to its file, and a new school may try again.
+    """
     latest = {}
-    for referral in db.session.scalars(select(Referral).where(Referral.student_id == student_id).order_by(Referral.id)):
+    for referral in db.session.scalars(select(Referral).where(
+            Referral.student_id == student_id, Referral.school_id == school_id).order_by(Referral.id)):
         latest[referral.hospital_id] = referral
     return {hospital_id for hospital_id, r in latest.items() if r.status == ReferralStatus.DECLINED}
 

@@ -48,7 +48,7 @@ CARE_ERRORS = {
 
 def _referral_form(student):
     form = ReferralForm()
-    declined = services.declined_hospital_ids(student.id)
+    declined = services.declined_hospital_ids(student.id, current_user.school_id)
     form.hospital_id.choices = [(h.id, h.name) for h in services.partner_hospitals(current_user.school_id, declined)]
     # Scoped: an earlier school's alerts come with the file only under hand-over consent.
     alerts = db.session.scalars(policy.scoped(current_user, Alert).where(Alert.student_id == student.id,

@@ -96,3 +96,20 @@ def test_with_hand_over_consent_the_new_school_reads_the_whole_file_and_report(a
     page, report = file_and_report()
     assert all(text in page for text in earlier), page
     assert all(text in report for text in earlier[1:]), report  # the report names no case numbers
+
+
+def test_a_hospital_that_declined_the_earlier_schools_referral_is_still_offered_to_the_new_school(
+        app, client_factory, case):
+    """The decline belongs to the earlier school's file: the new school neither learns of it from a missing option
+    nor is stopped from referring there. The school that was declined still refers elsewhere."""
+    with app.app_context():
+        care.decline_referral(db.session.get(Referral, case.referral_sent), "not now", by=_user("doctor"))
+        db.session.commit()
+        db.session.remove()
+    hospital_option = f'<option value="{case.hospital_id}"'
+    student_id = case.world.student_ids[1]
+    assert hospital_option not in login_as(client_factory, "teacher").get(f"/students/{student_id}/refer").get_data(
+        as_text=True)
+    transfer_moved_students(app, case.world)
+    assert hospital_option in login_as(client_factory, "other_teacher").get(f"/students/{student_id}/refer").get_data(
+        as_text=True)
