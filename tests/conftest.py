@@ -2,7 +2,7 @@
 import os
 import re
 import uuid
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from types import SimpleNamespace
 
 import pytest
@@ -16,6 +16,7 @@ from app.core import clock
 from app.extensions import db
 from app.orgs.models import ClassGroup, Hospital, Partnership, School, SchoolLevel
 from app.students.models import Enrollment, EnrollmentReason, Sex, Student
+from app.students.roster import academic_year
 
 PASSWORD = "correct-horse-battery-9"
 TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # the world's admin has set up a second factor with this key
@@ -165,11 +166,19 @@ def login_as(client_factory, username):
 
 
 @pytest.fixture
+def autumn_2026():
+    """For tests whose dates are written out (hand-computed figures, the end of a school year): the world is built
+    on 9 October 2026 whatever the real date, so those dates fall in its school year. Request it before `world`."""
+    clock.freeze(datetime(2026, 10, 9, 10, 0, tzinfo=clock.LOCAL_TZ).astimezone(timezone.utc))
+
+
+@pytest.fixture
 def world(app):
     """Two schools (middle, high) in partnership with one hospital, one other hospital, a class each,
     students, and one account per role."""
     with app.app_context():
         today = clock.today()
+        year = academic_year(today)
         hospital = Hospital(name="Partner Hospital")
         other_hospital = Hospital(name="Other Hospital")
         school = School(name="Middle School A", level=SchoolLevel.MIDDLE, district="D1")
@@ -179,8 +188,8 @@ def world(app):
         for s in (school, other_school):
             db.session.add(Partnership(school_id=s.id, hospital_id=hospital.id,
                                        signed_on=today - timedelta(days=100), expires_on=today + timedelta(days=300)))
-        cls = ClassGroup(school_id=school.id, academic_year="2026-2027", grade=8, name="Class 8-1")
-        other_cls = ClassGroup(school_id=other_school.id, academic_year="2026-2027", grade=10, name="Class 10-1")
+        cls = ClassGroup(school_id=school.id, academic_year=year, grade=8, name="Class 8-1")
+        other_cls = ClassGroup(school_id=other_school.id, academic_year=year, grade=10, name="Class 10-1")
         db.session.add_all([cls, other_cls])
         db.session.flush()
         students = []
@@ -215,7 +224,7 @@ def world(app):
         db.session.commit()
         ns = SimpleNamespace(
             hospital_id=hospital.id, other_hospital_id=other_hospital.id, school_id=school.id,
-            other_school_id=other_school.id, class_id=cls.id, other_class_id=other_cls.id,
+            other_school_id=other_school.id, class_id=cls.id, other_class_id=other_cls.id, academic_year=year,
             student_ids=[s.id for s in students], other_student_id=other_student.id,
             students=[{"id": s.id, "number": s.student_number, "birth_date": s.birth_date.isoformat()} for s in students],
         )

@@ -29,6 +29,7 @@ from app.orgs.models import ClassGroup, Hospital, Partnership, School
 from app.risk.models import Alert
 from app.screening.models import Campaign, CampaignParticipant, Response, Score, campaign_classes
 from app.students.models import Enrollment, Student
+from app.students.roster import academic_year
 
 logger = logging.getLogger(__name__)
 bench_cli = AppGroup("bench", help="Benchmark data (never on a production database).")
@@ -111,7 +112,7 @@ def seed(students: int, responses: int, schools: int, rng_seed=0, echo=print):
         n_classes = (per_school + CLASS_SIZE - 1) // CLASS_SIZE
         class_ids = []
         for c in range(n_classes):
-            cg = ClassGroup(school_id=school.id, academic_year="2026-2027", grade=7 + c % 3, name=f"{7 + c % 3}-{c // 3 + 1}")
+            cg = ClassGroup(school_id=school.id, academic_year=academic_year(today), grade=7 + c % 3, name=f"{7 + c % 3}-{c // 3 + 1}")
             db.session.add(cg)
             db.session.flush()
             class_ids.append(cg.id)

@@ -46,7 +46,7 @@ def at(moment):
 
 
 @pytest.fixture
-def figures_world(app, world, client_factory):
+def figures_world(autumn_2026, app, world, client_factory):
     with app.app_context():
         start = db.session.scalar(select(Enrollment.start_date).where(Enrollment.school_id == world.school_id).limit(1))
         teacher_id = db.session.scalar(select(User.id).where(User.username == "teacher"))

@@ -151,7 +151,7 @@ def _enrolment(number):
     return current, current.class_group
 
 
-def test_a_roster_for_next_year_creates_its_classes_in_next_year_and_enrols_the_students_there(app, world, client_factory):
+def test_a_roster_for_next_year_creates_its_classes_in_next_year_and_enrols_the_students_there(autumn_2026, app, world, client_factory):
     _freeze_local(2027, 7, 15, 10, 0)  # July: the school imports the roster of September's classes
     admin = login_as(client_factory, "admin")
     # 'Class 8-1' exists, but in this year (2026-2027): next year's has to be created, not this year's reused.
@@ -181,7 +181,7 @@ def test_a_roster_for_next_year_creates_its_classes_in_next_year_and_enrols_the_
     assert _count(page, "unchanged") == 2 and 'data-testid="nothing-to-change"' in page
 
 
-def test_the_preview_and_the_list_of_imports_show_the_academic_year(app, world, client_factory):
+def test_the_preview_and_the_list_of_imports_show_the_academic_year(autumn_2026, app, world, client_factory):
     _freeze_local(2027, 8, 20, 9, 0)
     admin = login_as(client_factory, "admin")
     import_id = _upload(admin, _csv("Middle School A,Class 9-1,9,N0001,New Pupil,F,2012-03-04,,"), year="2027-2028")
@@ -198,7 +198,7 @@ def test_the_preview_and_the_list_of_imports_show_the_academic_year(app, world, 
     assert "学年：2027-2028" in home and "2026-2027（本学年）" in home and "2027-2028（下一学年）" in home
 
 
-def test_a_year_outside_this_one_and_the_next_is_refused_and_nothing_is_stored(app, world, client_factory):
+def test_a_year_outside_this_one_and_the_next_is_refused_and_nothing_is_stored(autumn_2026, app, world, client_factory):
     _freeze_local(2027, 7, 15, 10, 0)
     admin = login_as(client_factory, "admin")
     page = admin.get("/rosters").get_data(as_text=True)
@@ -217,7 +217,7 @@ def test_a_year_outside_this_one_and_the_next_is_refused_and_nothing_is_stored(a
         assert db.session.scalar(select(func.count(RosterImport.id))) == 0
 
 
-def test_an_import_for_a_year_that_has_ended_is_refused_and_changes_nothing(app, world, client_factory):
+def test_an_import_for_a_year_that_has_ended_is_refused_and_changes_nothing(autumn_2026, app, world, client_factory):
     _freeze_local(2027, 8, 31, 20, 0)  # the last evening of 2026-2027
     admin = login_as(client_factory, "admin")
     data = _csv("Middle School A,Class 8-2,8,N0001,New Pupil,F,2012-03-04,,",

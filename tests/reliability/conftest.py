@@ -26,7 +26,7 @@ def whole_class(app, world):
     with app.app_context():
         school = db.session.get(School, world.school_id)
         teacher = db.session.scalar(db.select(User).where(User.username == "teacher"))
-        cls = ClassGroup(school_id=school.id, academic_year="2026-2027", grade=8, name="Class 8-9")
+        cls = ClassGroup(school_id=school.id, academic_year=world.academic_year, grade=8, name="Class 8-9")
         db.session.add(cls)
         db.session.flush()
         student_ids = []
