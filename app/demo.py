@@ -14,7 +14,7 @@ from app.orgs.models import ClassGroup, Hospital, Partnership, School, SchoolLev
 from app.screening import services as screening
 from app.screening.models import Campaign, CampaignStatus
 from app.students.models import Consent, ConsentKind, Enrollment, EnrollmentReason, Sex, Student
-from app.students.roster import academic_year
+from app.orgs.school_year import academic_year
 
 DEMO_PASSWORD = "XinQiao-demo-2026"
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"

@@ -16,7 +16,7 @@ from app.core import clock
 from app.extensions import db
 from app.orgs.models import ClassGroup, Hospital, Partnership, School, SchoolLevel
 from app.students.models import Enrollment, EnrollmentReason, Sex, Student
-from app.students.roster import academic_year
+from app.orgs.school_year import academic_year
 
 PASSWORD = "correct-horse-battery-9"
 TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # the world's admin has set up a second factor with this key

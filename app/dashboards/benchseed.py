@@ -29,7 +29,7 @@ from app.orgs.models import ClassGroup, Hospital, Partnership, School
 from app.risk.models import Alert
 from app.screening.models import Campaign, CampaignParticipant, Response, Score, campaign_classes
 from app.students.models import Enrollment, Student
-from app.students.roster import academic_year
+from app.orgs.school_year import academic_year
 
 logger = logging.getLogger(__name__)
 bench_cli = AppGroup("bench", help="Benchmark data (never on a production database).")

@@ -12,6 +12,7 @@ from app.auth import policy
 from app.core import clock
 from app.extensions import db
 from app.orgs.models import ClassGroup, School
+from app.orgs.school_year import academic_year
 from app.students import consent as consents
 from app.students import roster, yearend
 from app.students.forms import ConsentForm, RosterUploadForm, StudentLookupForm, TransferForm
@@ -155,7 +156,7 @@ def _transfer_form(student):
     never where a student moves to; the choices are also what the form accepts)."""
     form = TransferForm()
     current = student.current_enrollment()
-    this_year = roster.academic_year(clock.today())  # "2026-2027": compares in order as text
+    this_year = academic_year(clock.today())  # "2026-2027": compares in order as text
     classes = db.session.execute(select(ClassGroup, School).join(School, School.id == ClassGroup.school_id)
                                  .where(ClassGroup.academic_year >= this_year)
                                  .order_by(School.name, ClassGroup.academic_year.desc(), ClassGroup.grade, ClassGroup.name)).all()

@@ -5,7 +5,7 @@ from wtforms import BooleanField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from app.core import clock
-from app.students.roster import import_years
+from app.orgs.school_year import import_years
 
 CONSENT_KIND_CHOICES = [
     ("screening", _l("Psychological screening")),

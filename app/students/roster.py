@@ -10,13 +10,9 @@ Classes are those of the academic year chosen at upload (this one, or the next f
 August), stored with the upload so that Apply files the rows where the preview showed them; enrolments still
 change on the day of Apply.
 """
-import csv
 import hashlib
-import io
-import re
-import zipfile
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 
 from sqlalchemy import insert, or_, select, update
 
@@ -24,192 +20,13 @@ from app.audit import services as audit
 from app.core import clock
 from app.extensions import db
 from app.orgs.models import ClassGroup, School
+from app.orgs.school_year import academic_year
 from app.students.models import Enrollment, EnrollmentReason, RosterImport, RosterImportStatus, Sex, Student
+from app.students.roster_file import RosterError, read_file
 
-MAX_ROWS = 50_000
 CHUNK = 5000
-HEADERS = {
-    "school": ("school", "学校", "学校名称"),
-    "class": ("class", "班级", "班级名称"),
-    "grade": ("grade", "年级"),
-    "number": ("studentnumber", "number", "学籍号", "全国学籍号"),
-    "name": ("name", "姓名"),
-    "sex": ("sex", "gender", "性别"),
-    "birth_date": ("birthdate", "出生日期", "出生年月日"),
-    "guardian_name": ("guardianname", "guardian", "监护人", "监护人姓名"),
-    "guardian_phone": ("guardianphone", "phone", "监护人电话", "联系电话"),
-}
-REQUIRED = ("school", "class", "grade", "number", "name", "sex", "birth_date")
-SEXES = {"f": "F", "female": "F", "女": "F", "m": "M", "male": "M", "男": "M"}
-NUMBER_RE = re.compile(r"^[A-Za-z0-9]{4,32}$")
-PHONE_RE = re.compile(r"^[0-9+\- ]{5,32}$")
 IDENTITY_FIELDS = ("name", "sex", "guardian_name", "guardian_phone")
 
-
-class RosterError(ValueError):
-    """The file as a whole cannot be read. `code` names the problem; `params` fill the message."""
-
-    def __init__(self, code, **params):
-        super().__init__(code)
-        self.code = code
-        self.params = params
-
-
-def academic_year(on: date) -> str:
-    """'2026-2027' for a date from September 2026 to August 2027."""
-    start = on.year if on.month >= 9 else on.year - 1
-    return f"{start}-{start + 1}"
-
-
-def next_year(year: str) -> str:
-    """'2027-2028' after '2026-2027'."""
-    start = int(year[:4]) + 1
-    return f"{start}-{start + 1}"
-
-
-def import_years(on: date) -> tuple[str, str]:
-    """The years a roster may be filed in: this one, and the next (schools import it in July or August)."""
-    this_year = academic_year(on)
-    return this_year, next_year(this_year)
-
-
-# --- reading the file ---------------------------------------------------------------------------
-
-def _norm_header(value) -> str:
-    return re.sub(r"[\s_\-（）()]", "", str(value or "")).lower()
-
-
-def _header_map(header_row):
-    lookup = {_norm_header(alias): key for key, aliases in HEADERS.items() for alias in aliases}
-    columns = {}
-    for index, cell in enumerate(header_row):
-        key = lookup.get(_norm_header(cell))
-        if key and key not in columns:
-            columns[key] = index
-    missing = [key for key in REQUIRED if key not in columns]
-    if missing:
-        raise RosterError("missing_columns", columns=", ".join(missing))
-    return columns
-
-
-def _rows_from_xlsx(data: bytes):
-    from openpyxl import load_workbook
-
-    try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError) as exc:
-        raise RosterError("malformed") from exc
-    try:
-        sheet = workbook.worksheets[0]
-        return [list(row) for row in sheet.iter_rows(values_only=True)]
-    except Exception as exc:  # openpyxl raises many kinds on a damaged sheet  # noqa: BLE001
-        raise RosterError("malformed") from exc
-    finally:
-        workbook.close()
-
-
-def _rows_from_csv(data: bytes):
-    for encoding in ("utf-8-sig", "gb18030"):  # Excel in China saves CSV as GB18030
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise RosterError("malformed")
-    if "\x00" in text:
-        raise RosterError("malformed")
-    try:
-        return list(csv.reader(io.StringIO(text)))
-    except csv.Error as exc:
-        raise RosterError("malformed") from exc
-
-
-def read_file(data: bytes, filename: str) -> list[dict]:
-    """Parse the upload into one dict per data row (row = the spreadsheet row number)."""
-    if not data:
-        raise RosterError("empty")
-    is_xlsx = data[:2] == b"PK" or filename.lower().endswith(".xlsx")
-    table = _rows_from_xlsx(data) if is_xlsx else _rows_from_csv(data)
-    table = [row for row in table if row and any(cell not in (None, "") for cell in row)]
-    if not table:
-        raise RosterError("empty")
-    columns = _header_map(table[0])
-    if len(table) - 1 > MAX_ROWS:
-        raise RosterError("too_many_rows", limit=MAX_ROWS)
-    rows = []
-    for offset, raw in enumerate(table[1:], start=2):
-        values = {key: raw[index] if index < len(raw) else None for key, index in columns.items()}
-        rows.append(parse_row(offset, values))
-    if not rows:
-        raise RosterError("empty")
-    return rows
-
-
-def _text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value).strip()
-
-
-def _birth_date(value):
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    text = _text(value)
-    match = re.fullmatch(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?", text) or re.fullmatch(r"(\d{4})(\d{2})(\d{2})", text)
-    if not match:
-        return None
-    try:
-        return date(*(int(part) for part in match.groups()))
-    except ValueError:
-        return None
-
-
-def parse_row(row_number: int, values: dict) -> dict:
-    """Normalise one row; a row that cannot be used carries `error` (and `detail`) instead."""
-    row = {"row": row_number, "school": _text(values.get("school")), "class": _text(values.get("class")),
-           "number": _text(values.get("number")).upper(), "name": _text(values.get("name")),
-           "guardian_name": _text(values.get("guardian_name"))[:80],
-           "guardian_phone": _text(values.get("guardian_phone"))}
-
-    def bad(code, detail=""):
-        row.update(error=code, detail=detail)
-        return row
-
-    if not row["number"] or not NUMBER_RE.match(row["number"]):
-        return bad("bad_number", row["number"])
-    if not row["name"] or len(row["name"]) > 80:
-        return bad("bad_name")
-    if not row["school"]:
-        return bad("unknown_school", "")
-    if not row["class"] or len(row["class"]) > 40:
-        return bad("bad_class")
-    try:
-        grade = int(_text(values.get("grade")))
-    except ValueError:
-        return bad("bad_grade", _text(values.get("grade")))
-    if not 1 <= grade <= 16:
-        return bad("bad_grade", str(grade))
-    row["grade"] = grade
-    sex = SEXES.get(_text(values.get("sex")).lower())
-    if sex is None:
-        return bad("bad_sex", _text(values.get("sex")))
-    row["sex"] = sex
-    born = _birth_date(values.get("birth_date"))
-    today = clock.today()
-    if born is None or born > today or not 3 <= today.year - born.year <= 60:
-        return bad("bad_birth_date", _text(values.get("birth_date")))
-    row["birth_date"] = born.isoformat()
-    if row["guardian_phone"] and not PHONE_RE.match(row["guardian_phone"]):
-        return bad("bad_phone", row["guardian_phone"])
-    return row
-
-
-# --- planning: what applying would do -----------------------------------------------------------
 
 @dataclass
 class Plan:

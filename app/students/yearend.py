@@ -16,7 +16,7 @@ from app.core import clock
 from app.extensions import db
 from app.orgs.models import ClassGroup, SchoolLevel
 from app.students.models import Enrollment, EnrollmentReason
-from app.students.roster import academic_year, next_year
+from app.orgs.school_year import academic_year, next_year
 
 FINAL_GRADE = {SchoolLevel.PRIMARY: 6, SchoolLevel.MIDDLE: 9, SchoolLevel.HIGH: 12,
                SchoolLevel.VOCATIONAL: 12, SchoolLevel.UNIVERSITY: 16}

@@ -4,7 +4,7 @@ from sqlalchemy import func, select
 from app.core import clock
 from app.extensions import db
 from app.students.models import Student
-from app.students.roster import import_years
+from app.orgs.school_year import import_years
 from tests.browser.conftest import login, screenshot
 from tests.conftest import login_as
 from tests.helpers import GAD7_LOW, PHQ9_CRITICAL, answer_all, launch_campaign

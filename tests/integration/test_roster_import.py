@@ -10,7 +10,7 @@ from app.core import clock
 from app.extensions import db
 from app.orgs.models import ClassGroup
 from app.students.models import Enrollment, EnrollmentReason, RosterImport, RosterImportStatus, Student
-from app.students.roster import academic_year
+from app.orgs.school_year import academic_year
 from tests.conftest import login_as
 from tests.integration.test_student_file import _count, _upload
 

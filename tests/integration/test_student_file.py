@@ -14,7 +14,7 @@ from app.extensions import db
 from app.orgs.models import ClassGroup, Partnership, School, SchoolLevel
 from app.risk.models import Alert
 from app.students.models import Consent, ConsentKind, Enrollment, EnrollmentReason, Sex, Student
-from app.students.roster import academic_year
+from app.orgs.school_year import academic_year
 from tests.conftest import PASSWORD, login_as
 from tests.helpers import GAD7_LOW, PHQ9_CRITICAL, PHQ9_LOW, answer_all, join, launch_campaign
 

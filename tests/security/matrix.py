@@ -172,7 +172,7 @@ def _roster_upload(case):
     from io import BytesIO
 
     from app.core import clock
-    from app.students.roster import academic_year
+    from app.orgs.school_year import academic_year
     from tests.security.conftest import ROSTER_CSV
 
     return {"file": (BytesIO(ROSTER_CSV.replace(b"N0901", b"N0902")), "roster.csv"),
