@@ -83,6 +83,8 @@ class Config:
     SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD")
     SMTP_FROM = os.environ.get("SMTP_FROM", "xinqiao@localhost")
     SMTP_STARTTLS = _env_bool("SMTP_STARTTLS", default=True)
+    SMTP_SSL = _env_bool("SMTP_SSL")  # implicit TLS from the first byte (port 465); no STARTTLS then
+    SMTP_CA_FILE = os.environ.get("SMTP_CA_FILE")  # PEM CA file trusted instead of the system's CAs
     SMTP_TIMEOUT = int(os.environ.get("SMTP_TIMEOUT", "10"))
     MAIL_MAX_ATTEMPTS = int(os.environ.get("MAIL_MAX_ATTEMPTS", "5"))
     # Links in e-mails point here (mails from the cron sweep have no request to take the host from).

@@ -7,6 +7,7 @@ runs never send the same mail, and an SMTP failure leaves the notification pendi
 """
 import logging
 import smtplib
+import ssl
 from datetime import timedelta
 from email.message import EmailMessage
 
@@ -293,9 +294,15 @@ def deliver_pending_mail(limit=200):
 
 
 def _connect(cfg):
-    smtp = smtplib.SMTP(cfg["SMTP_HOST"], cfg["SMTP_PORT"], timeout=cfg["SMTP_TIMEOUT"])
-    if cfg["SMTP_STARTTLS"]:
-        smtp.starttls()
+    # Always verify the server's certificate and host name (smtplib does not without a context);
+    # SMTP_CA_FILE trusts an intranet server's private CA instead of the system's CAs.
+    context = ssl.create_default_context(cafile=cfg.get("SMTP_CA_FILE") or None)
+    if cfg.get("SMTP_SSL"):  # implicit TLS from the first byte (port 465), as QQ and 163 mail use
+        smtp = smtplib.SMTP_SSL(cfg["SMTP_HOST"], cfg["SMTP_PORT"], timeout=cfg["SMTP_TIMEOUT"], context=context)
+    else:
+        smtp = smtplib.SMTP(cfg["SMTP_HOST"], cfg["SMTP_PORT"], timeout=cfg["SMTP_TIMEOUT"])
+        if cfg["SMTP_STARTTLS"]:
+            smtp.starttls(context=context)
     if cfg.get("SMTP_USERNAME"):
         smtp.login(cfg["SMTP_USERNAME"], cfg.get("SMTP_PASSWORD") or "")
     return smtp
