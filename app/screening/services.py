@@ -23,6 +23,12 @@ def registry():
     return current_app.extensions["scales"]
 
 
+def asks_crisis_questions(scale_code) -> bool:
+    """Whether the scale has critical items (PHQ-9 item 9, PHQ-A 9/12/13, ASQ): an answer there opens a critical
+    alert and shows the student crisis resources. A battery without any cannot detect suicide risk."""
+    return bool(registry().get(scale_code).critical_items)
+
+
 def generate_session_code() -> str:
     while True:
         code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))

@@ -43,10 +43,25 @@ def _campaign_form():
     form = CampaignForm()
     classes = db.session.scalars(policy.scoped(current_user, ClassGroup).order_by(ClassGroup.grade, ClassGroup.name)).all()
     form.class_ids.choices = [(c.id, f"{c.grade} · {c.name}") for c in classes]
-    reg = services.registry()
-    locale = str(get_locale())
-    form.scale_codes.choices = [(code, reg.get(code).name(locale)) for code in reg.codes()]
+    form.scale_codes.choices = [(code, _scale_label(code)) for code in services.registry().codes()]
     return form, {c.id: c for c in classes}
+
+
+def _scale_label(code):
+    name = services.registry().get(code).name(str(get_locale()))
+    return _("%(name)s · asks about suicide or self-harm", name=name) if services.asks_crisis_questions(code) else name
+
+
+def _misses_crisis_questions(form):
+    """A battery that cannot detect suicide risk starts only when the teacher confirms it (the box is then shown)."""
+    known = set(services.registry().codes())
+    chosen = [code for code in form.scale_codes.data if code in known]
+    if not chosen or any(services.asks_crisis_questions(code) for code in chosen) or form.without_crisis_questions.data:
+        return False
+    form.without_crisis_questions.errors = [_(
+        "None of the chosen questionnaires asks about suicide or self-harm, so no answer can open a critical alert. "
+        "Add one that does (marked in the list), or tick the box to start without.")]
+    return True
 
 
 @bp.route("/campaigns/new", methods=["GET", "POST"])
@@ -56,7 +71,7 @@ def new_campaign():
         form.class_ids.data = [request.args.get("class_id", type=int)] if request.args.get("class_id") else []
         form.scale_codes.data = ["PHQ-9", "GAD-7"]
         form.title.data = _("Screening %(date)s", date=clock.today().isoformat())
-    if not form.validate_on_submit():
+    if not form.validate_on_submit() or _misses_crisis_questions(form):
         return render_template("screening/new_campaign.html", form=form), 400 if request.method == "POST" else 200
     chosen = [classes[i] for i in form.class_ids.data if i in classes]
     try:
