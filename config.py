@@ -94,10 +94,9 @@ class Config:
     SUBMISSION_WAIT_SECONDS = float(os.environ.get("SUBMISSION_WAIT_SECONDS", "20"))
     EXTRA_SCALE_DIRS = [str(INSTANCE_DIR / "scales")]
 
-    CRISIS_LINES = (
-        {"number": "12355", "name_key": "youth_line"},
-        {"number": "12356", "name_key": "aid_line"},
-    )
+    # The city's own crisis lines, shown to a student in danger before the national ones and 120:
+    # "number=name;number=name" (app/screening/crisis.py).
+    LOCAL_CRISIS_LINES = os.environ.get("LOCAL_CRISIS_LINES", "")
 
 
 class DevelopmentConfig(Config):

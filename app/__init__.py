@@ -208,6 +208,9 @@ def _register_blueprints(app):
     for bp in (notifications_bp, concerns_bp):
         app.register_blueprint(bp)
     notifications.init_app(app)
+    from app.screening import crisis
+
+    crisis.init_app(app)
     from app.accounts.admin_views import bp as account_admin_bp
     from app.audit.views import bp as audit_bp
 

@@ -42,8 +42,11 @@ _RECEIPT = {
         "response_id": {"type": "integer"},
         "received_at": {"type": "string", "format": "date-time"},
         "show_crisis_resources": {"type": "boolean"},
-        "resources": {"type": "array", "items": {"type": "object", "properties": {
-            "number": {"type": "string"}, "name": {"type": "string"}}}},
+        "resources": {"type": "array", "description": "Crisis lines to show at once, in this order: the city's own "
+                      "lines (the deployment's LOCAL_CRISIS_LINES), 12355, 12356, then 120; empty when "
+                      "show_crisis_resources is false.",
+                      "items": {"type": "object", "properties": {
+                          "number": {"type": "string"}, "name": {"type": "string"}}}},
     },
 }
 

@@ -13,7 +13,7 @@ from app.auth import policy
 from app.core import clock
 from app.extensions import csrf, db, limiter
 from app.notifications import services as notifications
-from app.screening import intake, services as screening
+from app.screening import crisis, intake, services as screening
 from app.screening.models import Campaign
 from app.students.models import Student
 
@@ -26,13 +26,6 @@ def error(status, code, item=None, message=None):
     if item is not None:
         body["error"]["item"] = item
     return jsonify(body), status
-
-
-def crisis_resources():
-    return [
-        {"number": "12355", "name": _("12355 Youth Service Hotline (青少年服务台)")},
-        {"number": "12356", "name": _("12356 Psychological Aid Hotline (心理援助热线)")},
-    ]
 
 
 def questionnaire_payload(scale, submitted: bool):
@@ -153,7 +146,8 @@ def receipt_payload(receipt):
         "response_id": receipt.response_id,
         "received_at": receipt.received_at.isoformat(),
         "show_crisis_resources": receipt.show_crisis_resources,
-        "resources": crisis_resources() if receipt.show_crisis_resources else [],
+        "resources": [{"number": line["number"], "name": line["name"]} for line in crisis.lines()]
+        if receipt.show_crisis_resources else [],
     }
 
 

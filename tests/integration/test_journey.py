@@ -27,7 +27,7 @@ def test_screen_alert_refer_assess_return(app, world, client_factory):
     at_risk, calm = world.students[0], world.students[1]
     receipts = answer_all(student_http, code, at_risk, {"PHQ-9": PHQ9_CRITICAL, "GAD-7": GAD7_LOW})
     assert receipts["PHQ-9"]["show_crisis_resources"] is True
-    assert {r["number"] for r in receipts["PHQ-9"]["resources"]} == {"12355", "12356"}
+    assert [r["number"] for r in receipts["PHQ-9"]["resources"]] == ["12355", "12356", "120"]
     assert receipts["GAD-7"]["show_crisis_resources"] is False
     calm_receipts = answer_all(app.test_client(), code, calm, {"PHQ-9": PHQ9_LOW, "GAD-7": GAD7_LOW})
     assert not any(r["show_crisis_resources"] for r in calm_receipts.values())
