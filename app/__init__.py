@@ -15,6 +15,7 @@ from config import CONFIGS, INSTANCE_DIR
 from app.core import clock, crypto, sqlite_writer
 from app.core.sessions import CookieSessionInterface
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate
+from app.screening import crisis
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +55,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     app.config.update(overrides)
     _ensure_secrets(app)
     crypto.configure(app.config["CLINICAL_DATA_KEYS"])
+    crisis.init_app(app)  # a malformed LOCAL_CRISIS_LINES stops the start-up
     app.extensions["scales"] = screening_scales.load_registry(extra_dirs=app.config["EXTRA_SCALE_DIRS"])
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
@@ -208,9 +210,6 @@ def _register_blueprints(app):
     for bp in (notifications_bp, concerns_bp):
         app.register_blueprint(bp)
     notifications.init_app(app)
-    from app.screening import crisis
-
-    crisis.init_app(app)
     from app.accounts.admin_views import bp as account_admin_bp
     from app.audit.views import bp as audit_bp
 

@@ -26,10 +26,10 @@ from app.core import clock
 from app.core.types import EncryptedText
 from app.extensions import db
 from app.orgs.models import ClassGroup, Hospital, Partnership, School
+from app.orgs.school_year import academic_year
 from app.risk.models import Alert
 from app.screening.models import Campaign, CampaignParticipant, Response, Score, campaign_classes
 from app.students.models import Enrollment, Student
-from app.orgs.school_year import academic_year
 
 logger = logging.getLogger(__name__)
 bench_cli = AppGroup("bench", help="Benchmark data (never on a production database).")

@@ -53,10 +53,9 @@ def _scale_label(code):
 
 
 def _misses_crisis_questions(form):
-    """A battery that cannot detect suicide risk starts only when the teacher confirms it (the box is then shown)."""
-    known = set(services.registry().codes())
-    chosen = [code for code in form.scale_codes.data if code in known]
-    if not chosen or any(services.asks_crisis_questions(code) for code in chosen) or form.without_crisis_questions.data:
+    """A battery that cannot detect suicide risk starts only when the teacher confirms it (the box is then shown).
+    Called after validation: every chosen code is a known scale."""
+    if form.without_crisis_questions.data or any(services.asks_crisis_questions(code) for code in form.scale_codes.data):
         return False
     form.without_crisis_questions.errors = [_(
         "None of the chosen questionnaires asks about suicide or self-harm, so no answer can open a critical alert. "

@@ -28,7 +28,7 @@ class RosterUploadForm(FlaskForm):
     file = FileField(_l("Roster file (CSV or XLSX)"), validators=[FileRequired(message=_l("Choose a file."))])
 
     def validate_academic_year(self, field):
-        this_year, next_year = import_years(clock.today())
+        this_year, next_year = (year for year, _label in field.choices)
         if field.data not in (this_year, next_year):
             raise ValidationError(_("A roster can be imported for this academic year (%(this)s) or the next "
                                     "(%(next)s) only.", this=this_year, next=next_year))
