@@ -120,18 +120,19 @@ def _insert(rows) -> int:
 
 # --- sending (outside any request transaction) --------------------------------------------------------------------
 
-def deliver_due(limit=200) -> tuple[int, int]:
-    """Send every delivery that is due; returns (sent, failed attempts). Commits its own claims and results: call
-    it after the request's commit. Safe to run from several processes at once."""
+def deliver_due(limit=200, only=None) -> tuple[int, int]:
+    """Send every delivery that is due (or those of `only`, ids); returns (sent, failed attempts). Commits its own
+    claims and results: call it after the request's commit. Safe to run from several processes at once."""
     cfg = current_app.config
     now = clock.now()
     db.session.execute(update(Delivery).where(Delivery.state == DeliveryState.SENDING,
                                               Delivery.claimed_at < now - STALE_CLAIM)
                        .values(state=DeliveryState.PENDING).execution_options(synchronize_session=False))
     db.session.commit()
-    due = db.session.scalars(select(Delivery.id).where(Delivery.state == DeliveryState.PENDING,
-                                                       Delivery.next_attempt_at <= now)
-                             .order_by(Delivery.id).limit(limit)).all()
+    query = select(Delivery.id).where(Delivery.state == DeliveryState.PENDING, Delivery.next_attempt_at <= now)
+    if only is not None:
+        query = query.where(Delivery.id.in_(list(only)))
+    due = db.session.scalars(query.order_by(Delivery.id).limit(limit)).all()
     jobs = []
     for delivery_id in due:
         if not _claim(delivery_id, now):

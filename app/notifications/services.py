@@ -328,6 +328,9 @@ def deliver_pending_notices():
 
 def init_app(app):
     """After a request that queued notices has been answered, deliver them (the request's commit is done by then)."""
+    # Called by the templates that show them (the alert page's delivery list, the dashboards' problem panel).
+    app.add_template_global(delivery.alert_deliveries, "alert_deliveries")
+    app.add_template_global(delivery.unreached_critical_alerts, "unreached_critical_alerts")
 
     @app.after_request
     def _deliver_after_response(response):
