@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_babel import force_locale, gettext as _
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadSignature, TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import exists, func, or_, select, update
 
 from app.accounts.models import Role, User
@@ -246,8 +246,15 @@ def _may_ack_from_message(delivery) -> bool:
     return alert is not None and alert.status == AlertStatus.OPEN and policy.can(delivery.user, "acknowledge_alert", alert)
 
 
+class _ClockSigner(TimestampSigner):
+    """Links age by the application's clock (app/core/clock.py), as every other deadline does."""
+
+    def get_timestamp(self) -> int:
+        return int(clock.now().timestamp())
+
+
 def _serializer():
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=ACK_SALT)
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=ACK_SALT, signer=_ClockSigner)
 
 
 def ack_token(delivery_id) -> str:

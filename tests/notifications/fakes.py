@@ -176,8 +176,10 @@ class FakeWeCom(FakeServer):
         return 200, {"errcode": 0, "errmsg": "ok"}
 
     def refusal(self, request, problem):
+        if problem == "scripted failure":
+            problem = "45009 api freq out of limit"
         code, _, text = problem.partition(" ")
-        return 200, {"errcode": int(code) if code.isdigit() else 45009, "errmsg": text or "api freq out of limit"}
+        return 200, {"errcode": int(code), "errmsg": text}
 
     def robot_messages(self):
         return [r for r in self.valid if r["path"] == "/cgi-bin/webhook/send"]
@@ -216,8 +218,10 @@ class FakeDingTalk(FakeServer):
         return 200, {"errcode": 0, "errmsg": "ok"}
 
     def refusal(self, request, problem):
+        if problem == "scripted failure":
+            problem = "130101 send too fast"
         code, _, text = problem.partition(" ")
-        return 200, {"errcode": int(code) if code.isdigit() else 130101, "errmsg": text or "send too fast"}
+        return 200, {"errcode": int(code), "errmsg": text}
 
 
 # --- Alibaba Cloud SMS (dysmsapi 2017-05-25), V3 signature ---------------------------------------------------
