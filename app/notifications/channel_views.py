@@ -49,7 +49,7 @@ def my_channels():
 def _render_mine(status=200, **forms):
     kinds = channels.personal_available(current_app.config)
     mine = settings.my_channels(current_user)
-    forms = {kind: forms.get(kind) or {"address": AddressForm(prefix=kind), "code": CodeForm(prefix=f"{kind}-c"),
+    forms = {kind: forms.get(kind) or {"address": AddressForm(prefix=kind, kind=kind), "code": CodeForm(prefix=f"{kind}-c"),
                                        "levels": LevelsForm(prefix=f"{kind}-l",
                                                             data={lv: lv in (mine[kind].levels if kind in mine else [])
                                                                   for lv in settings.USER_LEVELS})}
@@ -61,7 +61,7 @@ def _render_mine(status=200, **forms):
 @bp.post("/account/channels/<kind>/address")
 def set_address(kind):
     _kind_or_404(kind)
-    form = AddressForm(prefix=kind)
+    form = AddressForm(prefix=kind, kind=kind)
     address = normalise_address(kind, form.address.data) if form.validate_on_submit() else None
     if address is None:
         form.address.errors = [_("Enter a mobile number (11 digits)") if kind == "sms" else _("Enter your WeCom user id")]

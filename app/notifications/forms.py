@@ -20,8 +20,16 @@ def normalise_address(kind, value):
     return value if WECOM_USER_ID.match(value) else None
 
 
+ADDRESS_LABELS = {"sms": _l("Mobile number"), "wecom_app": _l("WeCom user id")}
+
+
 class AddressForm(FlaskForm):
     address = StringField(_l("Mobile number or WeCom user id"), validators=[DataRequired(), Length(max=64)])
+
+    def __init__(self, *args, kind=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if kind in ADDRESS_LABELS:
+            self.address.label.text = ADDRESS_LABELS[kind]
 
 
 class CodeForm(FlaskForm):
@@ -44,7 +52,7 @@ GROUP_CHANNEL_CHOICES = [("wecom_robot", _l("WeCom group robot")), ("dingtalk_ro
 class DutyGroupForm(FlaskForm):
     owner = SelectField(_l("School or hospital"), validators=[DataRequired()])
     channel = SelectField(_l("Channel"), choices=GROUP_CHANNEL_CHOICES, validators=[DataRequired()])
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=80)])
+    name = StringField(_l("Group name"), validators=[DataRequired(), Length(max=80)])
     url = StringField(_l("Webhook address"), validators=[DataRequired(), Length(max=500)])
     secret = StringField(_l("Signing secret"), validators=[Optional(), Length(max=200)])
     high = BooleanField(_l("High alerts too (critical alerts always)"))

@@ -82,7 +82,7 @@ def test_a_critical_answer_reaches_wecom_dingtalk_sms_and_a_webhook_and_the_link
         db.session.commit()
         db.session.remove()
     desktop.goto(live_server + "/duty-groups")
-    desktop.locator("tr", has_text="初二心理值班群").locator("button", has_text="发送测试消息").click()
+    desktop.locator("li[data-group]", has_text="初二心理值班群").locator("button", has_text="发送测试消息").click()
     desktop.wait_for_load_state()
     assert "测试消息已送达" in desktop.inner_text(".flash")
     screenshot(desktop, "duty-groups-desktop")
