@@ -18,24 +18,41 @@ SMS_PROVIDERS = {"aliyun": ("app.notifications.channels.aliyun_sms", "AliyunSms"
 PERSONAL_KINDS = ("sms", "wecom_app")
 GROUP_KINDS = ("wecom_robot", "dingtalk_robot", "webhook")
 GROUP_CHANNELS = {"wecom_robot": WeComRobot, "dingtalk_robot": DingTalkRobot, "webhook": Webhook}
+# What each personal channel needs set before it is offered: read without importing the SMS SDKs, because the
+# question is asked inside the transaction that opens an alert (the submission writer's too).
+REQUIRED_SETTINGS = {
+    "aliyun": ("ALIYUN_SMS_ACCESS_KEY_ID", "ALIYUN_SMS_ACCESS_KEY_SECRET", "ALIYUN_SMS_SIGN_NAME",
+               "ALIYUN_SMS_TEMPLATE_ALERT", "ALIYUN_SMS_TEMPLATE_CODE"),
+    "tencent": ("TENCENT_SMS_SECRET_ID", "TENCENT_SMS_SECRET_KEY", "TENCENT_SMS_SDK_APP_ID", "TENCENT_SMS_SIGN_NAME",
+                "TENCENT_SMS_TEMPLATE_ALERT", "TENCENT_SMS_TEMPLATE_CODE"),
+    "wecom_app": ("WECOM_CORP_ID", "WECOM_AGENT_ID", "WECOM_APP_SECRET"),
+}
 
 __all__ = ["Channel", "Message", "Result", "Target", "PERSONAL_KINDS", "GROUP_KINDS", "channel_for", "personal_available"]
 
 
 def channel_for(kind: str, config) -> Channel | None:
     """The channel that sends `kind` under this configuration; None when the deployment has not set it up."""
+    if not configured(kind, config):
+        return None
     if kind == "sms":
-        provider = SMS_PROVIDERS.get((config.get("SMS_PROVIDER") or "").lower())
-        channel = getattr(importlib.import_module(provider[0]), provider[1])(config) if provider else None
+        module, name = SMS_PROVIDERS[config["SMS_PROVIDER"].lower()]
+        channel = getattr(importlib.import_module(module), name)(config)
     elif kind == "wecom_app":
         channel = WeComApp(config)
-    elif kind in GROUP_CHANNELS:
-        channel = GROUP_CHANNELS[kind](config)
     else:
-        return None
-    return channel if channel is not None and channel.configured() else None
+        channel = GROUP_CHANNELS[kind](config)
+    return channel
+
+
+def configured(kind, config) -> bool:
+    """Whether the deployment has set `kind` up (no SDK is imported to answer)."""
+    if kind in GROUP_CHANNELS:
+        return True
+    key = (config.get("SMS_PROVIDER") or "").lower() if kind == "sms" else kind
+    return key in REQUIRED_SETTINGS and all(config.get(name) for name in REQUIRED_SETTINGS[key])
 
 
 def personal_available(config) -> list[str]:
     """The personal channels this deployment offers its staff (SMS and WeCom, when configured)."""
-    return [kind for kind in PERSONAL_KINDS if channel_for(kind, config) is not None]
+    return [kind for kind in PERSONAL_KINDS if configured(kind, config)]

@@ -33,9 +33,6 @@ class AliyunSms(Channel):
         self.endpoint = config.get("ALIYUN_SMS_ENDPOINT") or "dysmsapi.aliyuncs.com"
         self.protocol = config.get("ALIYUN_SMS_PROTOCOL") or "https"
 
-    def configured(self):
-        return bool(self.key_id and self.key_secret and self.sign_name and self.templates["alert"]
-                    and self.templates["code"])
 
     def _client(self):
         milliseconds = int(self.timeout * 1000)

@@ -62,9 +62,6 @@ class Channel:
         self.config = config
         self.timeout = float(config.get("CHANNEL_TIMEOUT_SECONDS", 5))
 
-    def configured(self) -> bool:
-        return True
-
     def send(self, message: Message, target: Target) -> Result:
         raise NotImplementedError
 

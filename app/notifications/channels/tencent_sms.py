@@ -37,9 +37,6 @@ class TencentSms(Channel):
         self.endpoint = config.get("TENCENT_SMS_ENDPOINT") or "sms.tencentcloudapi.com"
         self.scheme = config.get("TENCENT_SMS_SCHEME") or "https"
 
-    def configured(self):
-        return bool(self.secret_id and self.secret_key and self.app_id and self.sign_name and self.templates["alert"]
-                    and self.templates["code"])
 
     def _client(self):
         http = HttpProfile(protocol=self.scheme, endpoint=self.endpoint, reqMethod="POST",

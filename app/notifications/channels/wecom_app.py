@@ -27,9 +27,6 @@ class WeComApp(Channel):
         self.corp_id, self.secret = config.get("WECOM_CORP_ID"), config.get("WECOM_APP_SECRET")
         self.agent_id = config.get("WECOM_AGENT_ID")
 
-    def configured(self):
-        return bool(self.corp_id and self.secret and self.agent_id)
-
     def send(self, message, target):
         for fresh in (False, True):
             token, failure = self._token(fresh)
