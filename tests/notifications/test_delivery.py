@@ -255,3 +255,38 @@ def test_a_disabled_account_or_a_removed_channel_is_not_sent_to(app, world, clie
         db.session.commit()
     screen(app, client_factory, world, close=False)
     assert {r for _c, r, *_ in deliveries(app)} == {f"user:{ids['teacher']}"}
+
+
+def test_a_concern_raised_on_a_page_goes_out_after_that_response(app, world, client_factory, providers):
+    set_up_channels(app, world, providers)
+    teacher2 = login_as(client_factory, "teacher2")
+    response = teacher2.post("/concerns/new", {"student_number": "S0000", "level": "critical",
+                                              "category": "self_harm_sign", "note": "cut marks seen in class"})
+    assert response.status_code == 302 and providers.aliyun.requests == []
+    response.close()
+    assert len(providers.aliyun.valid) == 2 and len(providers.dingtalk.valid) == 1
+    assert not any("cut marks" in body for body in all_bodies(providers))
+
+
+def test_two_delivery_runs_at_once_send_each_message_once(app, world, client_factory, providers):
+    import threading
+
+    set_up_channels(app, world, providers)
+    screen(app, client_factory, world, close=False)  # queued, not sent: two sweeps find them at the same moment
+    barrier = threading.Barrier(2)
+    results = []
+
+    def run():
+        with app.app_context():
+            barrier.wait()
+            results.append(delivery.deliver_due())
+            db.session.remove()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sum(sent for sent, _failed in results) == 6
+    assert len(providers.aliyun.requests) == 2 and len(providers.dingtalk.requests) == 1
+    assert len(providers.webhook.requests) == 1 and len(providers.wecom.robot_messages()) == 1
