@@ -89,6 +89,33 @@ class Config:
     MAIL_MAX_ATTEMPTS = int(os.environ.get("MAIL_MAX_ATTEMPTS", "5"))
     # Links in e-mails point here (mails from the cron sweep have no request to take the host from).
     XINQIAO_BASE_URL = os.environ.get("XINQIAO_BASE_URL", "http://127.0.0.1:5000")
+    # Notification channels (README: "Notification channels"). Each is off until its settings are present.
+    CHANNEL_TIMEOUT_SECONDS = float(os.environ.get("CHANNEL_TIMEOUT_SECONDS", "5"))
+    CHANNEL_MAX_ATTEMPTS = int(os.environ.get("CHANNEL_MAX_ATTEMPTS", "8"))   # 30 s, 1, 2, 4 … min apart: ~1 hour
+    CHANNEL_RETRY_SECONDS = int(os.environ.get("CHANNEL_RETRY_SECONDS", "30"))
+    CHANNEL_PARALLEL_SENDS = int(os.environ.get("CHANNEL_PARALLEL_SENDS", "8"))
+    ACK_LINK_MINUTES = int(os.environ.get("ACK_LINK_MINUTES", "60"))          # one-tap acknowledgement links
+    SMS_PROVIDER = os.environ.get("SMS_PROVIDER", "")                         # aliyun or tencent
+    ALIYUN_SMS_ACCESS_KEY_ID = os.environ.get("ALIYUN_SMS_ACCESS_KEY_ID")
+    ALIYUN_SMS_ACCESS_KEY_SECRET = os.environ.get("ALIYUN_SMS_ACCESS_KEY_SECRET")
+    ALIYUN_SMS_SIGN_NAME = os.environ.get("ALIYUN_SMS_SIGN_NAME")
+    ALIYUN_SMS_TEMPLATE_ALERT = os.environ.get("ALIYUN_SMS_TEMPLATE_ALERT")
+    ALIYUN_SMS_TEMPLATE_CODE = os.environ.get("ALIYUN_SMS_TEMPLATE_CODE")
+    ALIYUN_SMS_ENDPOINT = os.environ.get("ALIYUN_SMS_ENDPOINT", "dysmsapi.aliyuncs.com")
+    ALIYUN_SMS_PROTOCOL = os.environ.get("ALIYUN_SMS_PROTOCOL", "https")
+    TENCENT_SMS_SECRET_ID = os.environ.get("TENCENT_SMS_SECRET_ID")
+    TENCENT_SMS_SECRET_KEY = os.environ.get("TENCENT_SMS_SECRET_KEY")
+    TENCENT_SMS_SDK_APP_ID = os.environ.get("TENCENT_SMS_SDK_APP_ID")
+    TENCENT_SMS_SIGN_NAME = os.environ.get("TENCENT_SMS_SIGN_NAME")
+    TENCENT_SMS_TEMPLATE_ALERT = os.environ.get("TENCENT_SMS_TEMPLATE_ALERT")
+    TENCENT_SMS_TEMPLATE_CODE = os.environ.get("TENCENT_SMS_TEMPLATE_CODE")
+    TENCENT_SMS_REGION = os.environ.get("TENCENT_SMS_REGION", "ap-guangzhou")
+    TENCENT_SMS_ENDPOINT = os.environ.get("TENCENT_SMS_ENDPOINT", "sms.tencentcloudapi.com")
+    TENCENT_SMS_SCHEME = os.environ.get("TENCENT_SMS_SCHEME", "https")
+    WECOM_CORP_ID = os.environ.get("WECOM_CORP_ID")
+    WECOM_AGENT_ID = os.environ.get("WECOM_AGENT_ID")
+    WECOM_APP_SECRET = os.environ.get("WECOM_APP_SECRET")
+    WECOM_API_BASE = os.environ.get("WECOM_API_BASE", "https://qyapi.weixin.qq.com")
     STUDENT_TOKEN_MAX_AGE = int(os.environ.get("STUDENT_TOKEN_MAX_AGE", str(4 * 3600)))
     # How long a submission waits for the writer's commit before the page is told to retry (same key).
     SUBMISSION_WAIT_SECONDS = float(os.environ.get("SUBMISSION_WAIT_SECONDS", "20"))

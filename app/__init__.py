@@ -207,7 +207,9 @@ def _register_blueprints(app):
     from app.students.admin_views import bp as rosters_bp
 
     app.register_blueprint(rosters_bp)
-    for bp in (notifications_bp, concerns_bp):
+    from app.notifications.channel_views import bp as channels_bp
+
+    for bp in (notifications_bp, concerns_bp, channels_bp):
         app.register_blueprint(bp)
     notifications.init_app(app)
     from app.accounts.admin_views import bp as account_admin_bp

@@ -19,7 +19,7 @@ from app.care.models import Assessment, FollowUp, Referral, ReferralStatus, Retu
 from app.core import clock
 from app.extensions import db
 from app.files.models import BreakGlassAccess
-from app.notifications.models import Notification
+from app.notifications.models import DutyGroup, Notification
 from app.orgs.models import ClassGroup, Partnership, School
 from app.risk.models import Alert
 from app.screening.models import Campaign, Response
@@ -161,6 +161,8 @@ def scope(user, model):
                     _school_entry_scope(user, Alert.school_id, Alert.student_id))
     if model is Notification:
         return Notification.user_id == user.id  # an inbox is its owner's alone
+    if model is DutyGroup:
+        return true() if role == Role.ADMIN else false()  # the admin sets up schools' and hospitals' duty groups
     if model is Referral:
         if role == Role.DOCTOR:
             return Referral.hospital_id == user.hospital_id if user.hospital_id else false()
@@ -241,7 +243,7 @@ def can(user, action: str, obj=None) -> bool:
         return role != Role.HOMEROOM and isinstance(obj, Alert) and student_visible(user, obj.student_id)
     if action == "read_alert_note":
         return role in (Role.TEACHER, Role.DOCTOR) and isinstance(obj, Alert) and student_visible(user, obj.student_id)
-    if action == "set_duty":
+    if action in ("set_duty", "manage_duty_groups"):
         return role == Role.ADMIN
     if action == "refer_student":
         return role == Role.TEACHER and isinstance(obj, Student) and student_visible(user, obj.id)

@@ -1,9 +1,10 @@
 """The in-app inbox and e-mail: who hears of an alert or a referral change, and delivery that never double-sends.
 
-notify() writes inbox rows in the caller's transaction (so an alert and its notifications land together).
-E-mail goes out later, outside that transaction: right after the response of the request that created it,
-and from every `flask alerts sweep`. A notification is claimed before its mail is sent, so two delivery
-runs never send the same mail, and an SMTP failure leaves the notification pending for the next run.
+notify() writes inbox rows in the caller's transaction (so an alert and its notifications land together), and
+queues the same notice for each recipient's own channels and for the duty groups (delivery.py). E-mail and
+those channels go out later, outside that transaction: right after the response of the request that created
+it, and from every `flask alerts sweep`. A notice is claimed before it is sent, so two delivery runs never send
+the same one, and a failure leaves it pending for the next run.
 """
 import logging
 import smtplib
@@ -12,35 +13,22 @@ from datetime import timedelta
 from email.message import EmailMessage
 
 from flask import current_app, g, has_request_context
-from flask_babel import force_locale, gettext as _, lazy_gettext as _l
+from flask_babel import force_locale, gettext as _
 from sqlalchemy import func, select, update
 
 from app.accounts.models import Role, User
 from app.core import clock
 from app.extensions import db
+from app.notifications import delivery
+from app.notifications.kinds import KIND_LABELS, kind_label  # noqa: F401 (kind_label: the inbox's templates)
 from app.notifications.models import MailState, Notification
 from app.orgs.models import Partnership
 from app.risk.models import alert_case_number
 
 logger = logging.getLogger(__name__)
 
-KIND_LABELS = {
-    "alert_critical_opened": _l("Critical alert opened"),
-    "alert_high_opened": _l("High alert opened"),
-    "alert_escalated": _l("Alert overdue: escalated to you"),
-    "referral_sent": _l("New referral"),
-    "referral_accepted": _l("Referral accepted"),
-    "referral_declined": _l("Referral declined"),
-    "referral_assessed": _l("Assessment recorded for a referral"),
-    "referral_closed": _l("Return-to-school decision issued"),
-    "referral_updated": _l("Referral updated"),
-}
 REFERRAL_KINDS = {"sent", "accepted", "declined", "assessed", "closed"}
 STALE_CLAIM = timedelta(minutes=15)  # a delivery run that died mid-send: its claim is released after this
-
-
-def kind_label(kind):
-    return KIND_LABELS.get(kind, kind)
 
 
 # --- who hears of what ----------------------------------------------------------------------------
@@ -81,8 +69,9 @@ def mail_configured() -> bool:
     return bool(cfg.get("MAIL_ENABLED") and cfg.get("SMTP_HOST"))
 
 
-def notify(users, kind, case_number, link, *, dedup_key=None, email=False):
-    """One inbox row per user (skipping users who already have `dedup_key`); mail queued when wanted and possible."""
+def notify(users, kind, case_number, link, *, dedup_key=None, email=False, alert=None, school_id=None):
+    """One inbox row per user (skipping users who already have `dedup_key`); mail queued when wanted and possible,
+    and the notice queued for each user's own channels (and, for an alert, its duty groups)."""
     users = list({u.id: u for u in users}.values())
     if dedup_key is not None and users:
         already = set(db.session.scalars(select(Notification.user_id).where(
@@ -98,7 +87,14 @@ def notify(users, kind, case_number, link, *, dedup_key=None, email=False):
         ))
     db.session.add_all(rows)
     db.session.flush()
-    if any(r.mail_state == MailState.PENDING for r in rows):
+    level = delivery.notice_level(kind, getattr(alert, "level", None))
+    alert_id, school_id = (alert.id, alert.school_id) if alert is not None else (None, school_id)
+    queued = delivery.queue_for_users(
+        (row.user_id, row.dedup_key or f"notification:{row.id}", kind, level, case_number, link, alert_id, school_id)
+        for row in rows)
+    if alert is not None and dedup_key is not None:
+        queued += delivery.queue_for_duty_groups([(dedup_key, kind, level, case_number, link, alert_id, school_id)])
+    if queued or any(r.mail_state == MailState.PENDING for r in rows):
         _mail_pending()
     return rows
 
@@ -109,6 +105,7 @@ def _mail_state(mail_wanted, user):
 
 
 def _mail_pending():
+    """Ask for the notices just queued (mail and channels) to be sent once the transaction has committed."""
     if has_request_context():
         g.xinqiao_mail_pending = True
     else:  # the submission writer: it hands the flag to the request it answers
@@ -147,7 +144,7 @@ def notify_alert_opened(alert, by=None):
     recipients, email = notice
     case_number, link, dedup_key = _alert_opened_notice(alert.id)
     return notify(recipients(alert.school_id, by), f"alert_{alert.level}_opened", case_number, link,
-                  dedup_key=dedup_key, email=email)
+                  dedup_key=dedup_key, email=email, alert=alert)
 
 
 _INSERT_NOTIFICATIONS = Notification.__table__.insert()
@@ -160,7 +157,7 @@ def notify_alerts_opened(alerts) -> None:
     one insert. The alerts were opened in the caller's transaction, so nobody has been told of them yet and
     there is no earlier notice to skip (notify's dedup lookup).
     """
-    recipients_of, rows, now, mail_on = {}, [], clock.now(), mail_configured()
+    recipients_of, rows, notices, user_notices, now, mail_on = {}, [], [], [], clock.now(), mail_configured()
     for alert_id, school_id, level in alerts:
         notice = ALERT_OPENED_NOTICES.get(level)
         if notice is None:
@@ -169,19 +166,25 @@ def notify_alerts_opened(alerts) -> None:
         if (school_id, level) not in recipients_of:
             recipients_of[school_id, level] = list({u.id: u for u in recipients(school_id, None)}.values())
         case_number, link, dedup_key = _alert_opened_notice(alert_id)
-        rows.extend(dict(user_id=user.id, kind=f"alert_{level}_opened", case_number=case_number, link=link,
+        kind = f"alert_{level}_opened"
+        rows.extend(dict(user_id=user.id, kind=kind, case_number=case_number, link=link,
                          dedup_key=dedup_key, created_at=now,
                          mail_state=_mail_state(email and mail_on, user))
                     for user in recipients_of[school_id, level])
+        notice_level = delivery.notice_level(kind)
+        notices.append((dedup_key, kind, notice_level, case_number, link, alert_id, school_id))
+        user_notices.extend((user.id, dedup_key, kind, notice_level, case_number, link, alert_id, school_id)
+                            for user in recipients_of[school_id, level])
     if rows:
         db.session.connection().execute(_INSERT_NOTIFICATIONS, rows)
-        if any(row["mail_state"] == MailState.PENDING for row in rows):
+        queued = delivery.queue_for_users(user_notices) + delivery.queue_for_duty_groups(notices)
+        if queued or any(row["mail_state"] == MailState.PENDING for row in rows):
             _mail_pending()
 
 
 def notify_alert_escalated(alert):
     return notify(alert_recipients(alert), "alert_escalated", alert.case_number, f"/alerts/{alert.id}",
-                  dedup_key=f"alert:{alert.id}:escalated", email=True)
+                  dedup_key=f"alert:{alert.id}:escalated", email=True, alert=alert)
 
 
 def notify_referral_change(referral, by):
@@ -196,7 +199,8 @@ def notify_referral_change(referral, by):
     else:
         recipients = hospital_doctors(referral.hospital_id)
     recipients = [u for u in recipients if u.id != getattr(by, "id", None)]
-    return notify(recipients, kind, referral.case_number, f"/referrals/{referral.id}", email=True)
+    return notify(recipients, kind, referral.case_number, f"/referrals/{referral.id}", email=True,
+                  school_id=referral.school_id)
 
 
 # --- the inbox --------------------------------------------------------------------------------------
@@ -317,8 +321,16 @@ def _quit(smtp):
     return None
 
 
+def deliver_pending_notices():
+    """Send what is waiting: e-mail, then SMS, WeCom, DingTalk and webhooks. (mail sent, failed), (sent, failed)."""
+    return deliver_pending_mail(), delivery.deliver_due()
+
+
 def init_app(app):
-    """After a request that queued mail has been answered, deliver it (the request's commit is done by then)."""
+    """After a request that queued notices has been answered, deliver them (the request's commit is done by then)."""
+    # Called by the templates that show them (the alert page's delivery list, the dashboards' problem panel).
+    app.add_template_global(delivery.alert_deliveries, "alert_deliveries")
+    app.add_template_global(delivery.unreached_critical_alerts, "unreached_critical_alerts")
 
     @app.after_request
     def _deliver_after_response(response):
@@ -328,9 +340,9 @@ def init_app(app):
             def deliver():
                 with real_app.app_context():
                     try:
-                        deliver_pending_mail()
-                    except Exception:  # the sweep retries; never let mail break anything
-                        logger.exception("mail delivery after a request failed")
+                        deliver_pending_notices()
+                    except Exception:  # the sweep retries; never let delivery break anything
+                        logger.exception("delivery after a request failed")
                     finally:
                         db.session.remove()
 

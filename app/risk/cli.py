@@ -1,4 +1,5 @@
-"""`flask alerts sweep`: escalate overdue alerts and deliver pending mail. Safe to run every minute."""
+"""`flask alerts sweep`: escalate overdue alerts, deliver pending mail and retry SMS, WeCom, DingTalk and webhook
+notices that are due. Safe to run every minute."""
 import click
 from flask.cli import AppGroup
 
@@ -12,12 +13,14 @@ alerts_cli = AppGroup("alerts", help="Alert escalation.")
 
 @alerts_cli.command("sweep")
 def sweep_command():
-    """Escalate every open alert past its due time (once each) and send the mail that is waiting.
+    """Escalate every open alert past its due time (once each), send the mail that is waiting and every channel
+    delivery that is due (first tries and retries).
 
-    Idempotent: an alert is escalated by exactly one run, and a mail is sent by exactly one run, even when
-    cron, a systemd timer and dashboard loads sweep at the same minute.
+    Idempotent: an alert is escalated by exactly one run, and a mail or a message is sent by exactly one run,
+    even when cron, a systemd timer and dashboard loads sweep at the same minute.
     """
     escalated = services.escalate_overdue_alerts()
     db.session.commit()
-    sent, failed = notifications.deliver_pending_mail()
-    click.echo(f"alerts escalated: {len(escalated)}; mail sent: {sent}; mail failed: {failed}")
+    (sent, failed), (delivered, not_delivered) = notifications.deliver_pending_notices()
+    click.echo(f"alerts escalated: {len(escalated)}; mail sent: {sent}; mail failed: {failed}; "
+               f"messages sent: {delivered}; messages failed: {not_delivered}")

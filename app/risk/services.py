@@ -163,13 +163,14 @@ def raise_alerts_for_responses(results) -> list[dict]:
                     student_id=sid, detail={"response_id": rid}) for sid, rid, key in joins])
 
 
-def acknowledge_alert(alert, by):
+def acknowledge_alert(alert, by, via=None):
+    """Acknowledge an open alert; `via` names a path other than the alert's page (the one-tap message link)."""
     if alert.status != AlertStatus.OPEN:
         raise AlertError("already acknowledged")
     alert.status = AlertStatus.ACKNOWLEDGED
     alert.acknowledged_at = clock.now()
     alert.acknowledged_by_id = by.id
-    audit.record(by, "alert_acknowledged", "alert", alert.id, alert.student_id)
+    audit.record(by, "alert_acknowledged", "alert", alert.id, alert.student_id, detail={"via": via} if via else None)
 
 
 def resolve_alert(alert, outcome, note, by):

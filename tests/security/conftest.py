@@ -14,7 +14,8 @@ from app.extensions import db
 from app.orgs.models import ClassGroup, School
 from app.risk import services as risk
 from app.screening import services as screening
-from app.notifications.models import Notification
+from app.notifications import delivery
+from app.notifications.models import Delivery, DeliveryState, DutyGroup, Notification
 from app.students import roster
 from app.students.models import Enrollment, EnrollmentReason, Student
 from tests.conftest import PASSWORD, TOTP_SECRET, login_as
@@ -100,6 +101,14 @@ def case(app, world):
                              created_at=clock.now())
         db.session.add(follow_up)
         upload = roster.store_upload(ROSTER_CSV, "matrix.csv", by=teacher, only_school_id=school.id)
+        # An SMS to the teacher about alert 0, with its one-tap acknowledgement link; a school's duty group.
+        sms = Delivery(event=f"alert:{alert0.id}:opened", channel="sms", recipient=f"user:{teacher.id}", user_id=teacher.id,
+                       alert_id=alert0.id, school_id=school.id, kind="alert_critical_opened", level="critical",
+                       case_number=alert0.case_number, link=f"/alerts/{alert0.id}", state=DeliveryState.SENT, attempts=1,
+                       next_attempt_at=clock.now(), created_at=clock.now())
+        duty_group = DutyGroup(school_id=school.id, channel="wecom_robot", name="Matrix duty group", levels=[],
+                               url="http://127.0.0.1:9/cgi-bin/webhook/send?key=matrix", active=True, created_at=clock.now())
+        db.session.add_all([sms, duty_group])
         db.session.flush()
         notification = db.session.scalar(select(Notification).where(Notification.user_id == teacher.id,
                                                                     Notification.read_at.is_(None)).order_by(Notification.id))
@@ -114,6 +123,7 @@ def case(app, world):
             export_view="teacher", export_key=f"progress-{campaign.id}", export_fmt="csv",
             export_doctor_view="doctor", export_doctor_key="waits",
             export_district_view="district", export_district_key=f"schools-{clock.today():%Y-%m}",
+            channel_kind="sms", duty_group=duty_group.id, ack_token=delivery.ack_token(sms.id),
             case_numbers=(alert0.case_number, alert1.case_number, referral.case_number, referral_sent.case_number,
                           decision.case_number),
         )

@@ -82,6 +82,9 @@ URL_ARGS = {
     "view": "export_view",
     "key": "export_key",
     "fmt": "export_fmt",
+    "kind": "channel_kind",
+    "group_id": "duty_group",
+    "token": "ack_token",
 }
 
 
@@ -320,6 +323,36 @@ ROUTES = [
     Route("notifications.duty_roster", "GET", "read", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=OK)),
     Route("notifications.toggle_duty", "POST", "update",
           staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=DONE), args={"user_id": "doctor_user"}),
+
+    # --- notification channels: one's own channels, the admin's duty groups, the one-tap acknowledgement link ---
+    Route("channels.my_channels", "GET", "read", staff(homeroom=OK, teacher=OK, doctor=OK, admin=OK)),
+    # A person's own channel only (no object of anyone else's in the URL); they need a configured provider.
+    Route("channels.set_address", "POST", "create", {}, covered_by="tests/notifications/test_channel_settings.py"),
+    Route("channels.verify", "POST", "update", {}, covered_by="tests/notifications/test_channel_settings.py"),
+    Route("channels.set_levels", "POST", "update", {}, covered_by="tests/notifications/test_channel_settings.py"),
+    Route("channels.remove", "POST", "delete", {}, covered_by="tests/notifications/test_channel_settings.py"),
+    Route("channels.duty_groups", "GET", "read", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=OK)),
+    Route("channels.add_duty_group", "POST", "create",
+          staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=DONE),
+          data=lambda case: {"owner": f"school:{case.world.school_id}", "channel": "wecom_robot", "name": "Matrix group",
+                             "url": "http://127.0.0.1:9/cgi-bin/webhook/send?key=matrix"}),
+    Route("channels.toggle_duty_group", "POST", "update",
+          staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=DONE)),
+    Route("channels.test_duty_group", "POST", "create",
+          staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=DONE)),
+    # The link was sent to the psychology teacher "teacher" about Student 0's critical alert: whoever holds it may use it
+    # once (that is its point), but only while that teacher may still acknowledge the alert (not after the transfer).
+    Route("channels.ack_link", "GET", "read", {
+        "anonymous": OK, "student": OK, "homeroom": {"same": OK, "other": OK, "moved_out": NOT_FOUND},
+        "teacher": {"own": OK, "same": OK, "other": OK, "moved_out": NOT_FOUND, "moved_in": NOT_FOUND,
+                    "moved_in_consented": NOT_FOUND},
+        "doctor": {"own": OK, "same": OK, "other": OK, "moved": NOT_FOUND}, "admin": OK}),
+    Route("channels.use_ack_link", "POST", "update", {
+        "anonymous": DONE, "student": DONE, "homeroom": {"same": DONE, "other": DONE, "moved_out": NOT_FOUND},
+        "teacher": {"own": DONE, "same": DONE, "other": DONE, "moved_out": NOT_FOUND, "moved_in": NOT_FOUND,
+                    "moved_in_consented": NOT_FOUND},
+        "doctor": {"own": DONE, "same": DONE, "other": DONE, "moved": NOT_FOUND}, "admin": DONE}),
+    Route("channels.ack_done", "GET", "read", everyone(OK)),
 
     # --- rosters, consent, year end and transfers ------------------------------------------------------
     Route("rosters.roster_home", "GET", "read", staff(homeroom=NOT_FOUND, teacher=OK, doctor=NOT_FOUND, admin=OK)),
