@@ -34,6 +34,8 @@ KIND_LABELS = {
     "referral_assessed": _l("Assessment recorded for a referral"),
     "referral_closed": _l("Return-to-school decision issued"),
     "referral_updated": _l("Referral updated"),
+    "account_password_reset": _l("Your password was reset by an administrator"),
+    "account_second_factor_reset": _l("Your second factor was reset by an administrator"),
 }
 REFERRAL_KINDS = {"sent", "accepted", "declined", "assessed", "closed"}
 STALE_CLAIM = timedelta(minutes=15)  # a delivery run that died mid-send: its claim is released after this
@@ -59,7 +61,7 @@ def duty_doctors_for_school(school_id):
     """Per partner hospital (agreement active today): its doctors on duty, or all its doctors when none is."""
     today = clock.today()
     hospital_ids = db.session.scalars(select(Partnership.hospital_id).where(
-        Partnership.school_id == school_id, Partnership.signed_on <= today, Partnership.expires_on >= today)
+        Partnership.school_id == school_id, Partnership.in_force(today))
         .distinct().order_by(Partnership.hospital_id)).all()
     doctors = []
     for hospital_id in hospital_ids:
@@ -291,6 +293,16 @@ def deliver_pending_mail(limit=200):
     finally:
         _quit(smtp)
     return sent, failed
+
+
+def send_message(message):
+    """Send one message at once, outside the notifications table (a password-reset link is a credential and is
+    never stored). Raises OSError or SMTPException when the server refuses."""
+    smtp = _connect(current_app.config)
+    try:
+        smtp.send_message(message)
+    finally:
+        _quit(smtp)
 
 
 def _connect(cfg):
