@@ -4,6 +4,7 @@ A first-run web page would be reachable by whoever finds the server first, and b
 request looks as if it came from the server itself; the command line is reachable only by the people who run
 the server."""
 import click
+from flask.cli import with_appcontext
 from sqlalchemy import inspect, select
 
 from app.accounts import services
@@ -26,6 +27,7 @@ PASSWORD_PROBLEMS = {
 @click.option("--email", prompt="E-mail address (optional)", default="", show_default=False)
 @click.password_option("--password", prompt="Password (at least 12 characters)",
                        help="Asked twice without echo when not given.")
+@with_appcontext
 def setup_command(username, display_name, email, password):
     """Create the first district admin. Only while the database has no admin account."""
     if "users" not in inspect(db.engine).get_table_names():

@@ -12,7 +12,7 @@ from email.message import EmailMessage
 
 from flask import after_this_request, current_app
 from flask_babel import force_locale, gettext as _
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadSignature, TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import func, select
 
 from app.accounts import services
@@ -31,8 +31,15 @@ def mail_on() -> bool:
     return notifications.mail_configured()
 
 
+class _ClockSigner(TimestampSigner):
+    """Signs and checks the age on the application's clock (app.core.clock), as every other deadline here."""
+
+    def get_timestamp(self) -> int:
+        return int(clock.now().timestamp())
+
+
 def _serializer():
-    return URLSafeTimedSerializer(current_app.secret_key, salt=_SALT)
+    return URLSafeTimedSerializer(current_app.secret_key, salt=_SALT, signer=_ClockSigner)
 
 
 def _fingerprint(user) -> str:
