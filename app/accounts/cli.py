@@ -48,4 +48,4 @@ def setup_command(username, display_name, email, password):
     db.session.commit()
     click.echo(f"District admin '{user.username}' created. Sign in at the server's address: the first sign-in sets "
                "up the second factor (TOTP) with an authenticator app. Then create schools, hospitals, agreements "
-               "and staff accounts under Schools and hospitals and Staff accounts.")
+               "and staff accounts under 学校与医院 (Schools and hospitals) and 教职工账号 (Staff accounts).")

@@ -244,3 +244,22 @@ def test_classes_are_created_for_this_year_or_the_next_by_the_admin_or_the_schoo
                     (world.other_school_id, this_year, "高一（9）班")]
     page = teacher.get(url).get_data(as_text=True)
     assert page.count('data-class="初一（3）班"') == 2
+
+
+def test_after_an_agreement_ends_the_hospitals_doctors_no_longer_see_the_schools_alerts(app, world, client_factory):
+    from app.risk import services as risk
+    from app.students.models import Student
+
+    with app.app_context():
+        teacher = db.session.scalar(select(User).where(User.username == "teacher"))
+        alert = risk.raise_alert(db.session.get(Student, world.student_ids[3]), world.school_id, "high", "concern",
+                                 by=teacher)
+        case_number, agreement_id = alert.case_number, db.session.scalar(
+            select(Partnership.id).where(Partnership.school_id == world.school_id))
+        db.session.commit()
+    assert case_number in login_as(client_factory, "doctor").get("/alerts").get_data(as_text=True)
+    admin = login_as(client_factory, "admin")
+    assert admin.post(f"/admin/agreements/{agreement_id}/end", {"end-reason": "contract not renewed"}).status_code == 302
+    assert case_number in login_as(client_factory, "doctor").get("/alerts").get_data(as_text=True)  # its last day
+    clock.freeze(clock.now() + timedelta(days=1))
+    assert case_number not in login_as(client_factory, "doctor").get("/alerts").get_data(as_text=True)
