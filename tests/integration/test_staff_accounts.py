@@ -107,7 +107,8 @@ def test_the_admin_resets_a_password_only_with_a_reason_and_the_user_is_told(app
     reset = _user(app, "teacher")
     assert reset.must_change_password and reset.locked_until is None  # the lock is cleared too
     assert [row.detail for row in _audit(app, "password_reset_by_admin")] == [{"reason": "lost it; asked in person"}]
-    assert running.get("/teacher").status_code == 302  # every session of the account ended
+    ended = running.get("/teacher")
+    assert ended.status_code == 302 and ended.headers["Location"].startswith("/login")  # every session ended
     assert client_factory().login("teacher", PASSWORD).status_code == 401
     teacher = client_factory()
     assert teacher.login("teacher", password).status_code == 302
