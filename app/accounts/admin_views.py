@@ -54,13 +54,19 @@ def account_list():
 
 def _list_page(status=200):
     query = select(User).where(policy.account_scope(current_user))
-    school_id, hospital_id = request.args.get("school", type=int), request.args.get("hospital", type=int)
+    school_id, hospital_id = _arg_id("school"), _arg_id("hospital")
     if school_id:
         query = query.where(User.school_id == school_id)
     if hospital_id:
         query = query.where(User.hospital_id == hospital_id)
     users = db.session.scalars(query.order_by(User.active.desc(), User.role, User.username)).all()
     return render_template("accounts/admin_accounts.html", users=users, form=EmptyForm(), now=clock.now()), status
+
+
+def _arg_id(name):
+    """An id from the query string, or None (absent, not a number, or out of any column's range)."""
+    value = request.args.get(name, type=int)
+    return value if value is not None and 0 < value < 2**31 else None
 
 
 # --- create and edit ----------------------------------------------------------------------------------------
@@ -105,8 +111,8 @@ def _fill_scope(form, account):
         return
     role = request.args.get("role")
     form.role.data = role if role in {r.value for r in Role} else Role.TEACHER.value
-    form.school_id.data = request.args.get("school", 0, type=int)
-    form.hospital_id.data = request.args.get("hospital", 0, type=int)
+    form.school_id.data = _arg_id("school") or 0
+    form.hospital_id.data = _arg_id("hospital") or 0
 
 
 @bp.route("/new", methods=["GET", "POST"])

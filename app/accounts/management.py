@@ -50,7 +50,10 @@ def usable_classes(school_id=None):
 
 
 def _get(model, object_id):
-    return db.session.get(model, object_id) if object_id else None
+    """The row, or None for 0 (the form's "none"), an unknown id, or one no database column can hold."""
+    if not isinstance(object_id, int) or not 0 < object_id < 2**31:
+        return None
+    return db.session.get(model, object_id)
 
 
 def scope_of(data, *, by, current=None) -> dict:
