@@ -2,6 +2,8 @@
 teachers of their own school (any other account answers 404). Create with a one-time password, edit role and scope,
 disable and re-enable, reset a password or a lost second factor with a reason; the admin alone requires a second
 factor or clears a lock."""
+from urllib.parse import urlsplit
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
@@ -216,8 +218,6 @@ def _act(user_id, change, action="manage_account"):
 
 def _same_page(url):
     """Back to the list or the account page the button was on (never elsewhere)."""
-    from urllib.parse import urlsplit
-
     parts = urlsplit(url or "")
     return parts.netloc == request.host and parts.path.startswith(bp.url_prefix)
 

@@ -2,7 +2,7 @@
 transaction (the admin: any school's teachers and any hospital's doctors; a psychology teacher: homeroom teachers
 of their own school)."""
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app.accounts import staff_import

@@ -15,7 +15,7 @@ from app.extensions import db
 from app.orgs.models import School
 from app.orgs.school_year import academic_year
 from app.screening.models import Response
-from tests.browser.conftest import CHROMIUM_ARGS, screenshot  # noqa: F401
+from tests.browser.conftest import screenshot
 from tests.conftest import totp_code
 
 ADMIN_PASSWORD = "district-centre-keys-2026"
