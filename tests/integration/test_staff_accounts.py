@@ -15,7 +15,7 @@ from app.core import clock
 from app.extensions import db
 from app.notifications.models import Notification
 from app.orgs.models import School
-from tests.conftest import PASSWORD, TOTP_SECRET, login_as
+from tests.conftest import PASSWORD, TOTP_SECRET, login_as, totp_code
 from tests.integration.test_notifications import mail  # noqa: F401  (a local SMTP server)
 
 NEW_PASSWORD = "my-own-passphrase-at-last-7"
@@ -69,6 +69,21 @@ def test_an_account_starts_with_a_one_time_password_that_must_be_changed_at_firs
     assert teacher.get("/teacher").status_code == 200
     assert not _user(app, "zhang.wei").must_change_password
     assert client_factory().login("zhang.wei", password).status_code == 401  # the one-time password is gone
+
+
+def test_a_new_admin_sets_up_the_second_factor_then_chooses_a_password(app, world, client_factory):
+    admin = login_as(client_factory, "admin")
+    password = _one_time_password(_create(admin, username="second.admin", role="admin"))
+    new = client_factory()
+    assert new.login("second.admin", password, totp_secret=None).status_code == 302
+    assert new.get("/admin").headers["Location"] == "/account/second-factor"
+    page = new.get("/account/second-factor").get_data(as_text=True)
+    secret = re.search(r'data-testid="totp-secret">([A-Z2-7]+)<', page).group(1)
+    assert new.post("/account/second-factor", {"code": totp_code(app, "second.admin", secret)}).status_code == 302
+    assert new.get("/admin").headers["Location"] == "/account/password"
+    assert new.post("/account/password", {"current_password": password, "new_password": NEW_PASSWORD,
+                                          "confirm": NEW_PASSWORD}).status_code == 302
+    assert new.get("/admin").status_code == 200
 
 
 def test_a_one_time_password_expires(app, world, client_factory):
