@@ -59,6 +59,12 @@ class Config:
     RETENTION_YEARS = int(os.environ.get("RETENTION_YEARS", "10"))
     MAX_CONTENT_LENGTH = 60 * 1024 * 1024
     ROSTER_MAX_BYTES = int(os.environ.get("ROSTER_MAX_MB", "10")) * 1024 * 1024  # larger rosters get a clear message
+    # Setting up (README "Starting empty"): a one-time password given by an admin works this many days; a
+    # password-reset link (mail on) this many minutes; reset requests per address and per e-mail address.
+    ONE_TIME_PASSWORD_DAYS = int(os.environ.get("ONE_TIME_PASSWORD_DAYS", "7"))
+    PASSWORD_RESET_MINUTES = int(os.environ.get("PASSWORD_RESET_MINUTES", "30"))
+    PASSWORD_RESET_RATE_LIMIT = os.environ.get("PASSWORD_RESET_RATE_LIMIT", "5 per 15 minutes")
+    PASSWORD_RESET_ADDRESS_RATE_LIMIT = os.environ.get("PASSWORD_RESET_ADDRESS_RATE_LIMIT", "3 per hour")
 
     # Service-level targets for alerts, in minutes (DESIGN.md: risk levels).
     ALERT_TARGET_MINUTES = {

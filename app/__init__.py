@@ -217,6 +217,19 @@ def _register_blueprints(app):
 
     for bp in (account_admin_bp, audit_bp):
         app.register_blueprint(bp)
+    _register_setting_up(app)
+
+
+def _register_setting_up(app):
+    """Organisations, classes, staff accounts and their imports, password recovery (issue 16)."""
+    from app.accounts import first_use
+    from app.accounts.recovery_views import bp as recovery_bp
+    from app.accounts.staff_import_views import bp as staff_import_bp
+    from app.orgs.views import bp as orgs_bp
+
+    for bp in (orgs_bp, staff_import_bp, recovery_bp):
+        app.register_blueprint(bp)
+    first_use.init_app(app)
 
 
 SECURITY_HEADERS = (

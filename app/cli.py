@@ -9,6 +9,9 @@ from app.extensions import db
 
 def register(app):
     app.cli.add_command(demo_command)
+    from app.accounts.cli import setup_command
+
+    app.cli.add_command(setup_command)
     from app.dashboards.benchseed import bench_cli
     from app.dashboards.commands import dashboards_cli
 

@@ -83,8 +83,8 @@ def load_demo(seed: int = 20261122) -> dict:
     year = academic_year(today)
     term_start = date(int(year[:4]), 9, 1)
     hospital = Hospital(name="星城市心理卫生中心")
-    middle = School(name="星城第一中学", level=SchoolLevel.MIDDLE, district="星城区")
-    high = School(name="星城实验高级中学", level=SchoolLevel.HIGH, district="星城区")
+    middle = School(name="星城第一中学", code="4301020001", level=SchoolLevel.MIDDLE, district="星城区")
+    high = School(name="星城实验高级中学", code="4301030001", level=SchoolLevel.HIGH, district="星城区")
     db.session.add_all([hospital, middle, high])
     db.session.flush()
     for school in (middle, high):

@@ -41,6 +41,8 @@ OUTCOME_LABELS = {
 PLAN_LABELS = {"outpatient": _l("Outpatient care"), "inpatient": _l("Inpatient care"),
                "school_support": _l("School-based support"), "none": _l("None")}
 SETTING_LABELS = {"clinic": _l("Hospital clinic"), "on_site": _l("On site at the school")}
+LEVEL_LABELS = {"primary": _l("Primary school"), "middle": _l("Middle school"), "high": _l("High school"),
+                "vocational": _l("Vocational school"), "university": _l("University")}
 ROLE_LABELS = {"admin": _l("District admin"), "teacher": _l("Psychology teacher"), "homeroom": _l("Homeroom teacher"),
                "doctor": _l("Doctor")}
 
@@ -77,6 +79,7 @@ def template_helpers():
         "plan_label": lambda k: label(PLAN_LABELS, k),
         "setting_label": lambda k: label(SETTING_LABELS, k),
         "role_label": lambda k: label(ROLE_LABELS, k),
+        "level_label": lambda k: label(LEVEL_LABELS, k),
         "local_time": local_time,
         "worst_risk": worst_risk,
         "get_locale": get_locale,

@@ -3,7 +3,7 @@ import enum
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, ForeignKey, Integer, String, false
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core import clock
@@ -40,6 +40,8 @@ class User(UserMixin, db.Model):
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set while the password is a one-time password given by an admin: it must be changed at first use.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Second factor (TOTP): the secret is encrypted like clinical text; admins may require it for staff.
     totp_secret: Mapped[str | None] = mapped_column(EncryptedText)
     totp_required: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -68,3 +70,31 @@ class User(UserMixin, db.Model):
 
     def __repr__(self):
         return f"<User id={self.id} role={self.role.value}>"
+
+
+class StaffImportStatus(str, enum.Enum):
+    PREVIEWED = "previewed"
+    APPLIED = "applied"
+
+
+class StaffImport(db.Model):
+    """An uploaded list of staff accounts kept between preview and apply; its rows are dropped once applied."""
+
+    __tablename__ = "staff_imports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # Set when a school's psychology teacher uploads: every row must then be a homeroom teacher of this school.
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    sha256: Mapped[str] = mapped_column(String(64))
+    rows: Mapped[list] = mapped_column(JSON, default=list)
+    status: Mapped[StaffImportStatus] = mapped_column(str_enum(StaffImportStatus), default=StaffImportStatus.PREVIEWED)
+    summary: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    created_by = relationship("User")
+
+    def __repr__(self):
+        return f"<StaffImport id={self.id} status={self.status.value}>"

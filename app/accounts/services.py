@@ -87,6 +87,7 @@ def change_password(user: User, current_password: str, new_password: str, *, by:
         raise AccountError("same_password")
     user.password_hash = hash_password(new_password)
     user.password_changed_at = clock.now()
+    user.must_change_password = False  # a one-time password has served its one use
     end_all_sessions(user)
     audit.record(by, "password_changed", "user", user.id)
 
@@ -149,9 +150,9 @@ def reset_failed_logins(user: User, *, by: User):
     audit.record(by, "account_unlocked", "user", user.id)
 
 
-def reset_second_factor(user: User, *, by: User):
+def reset_second_factor(user: User, *, by: User, reason: str | None = None):
     """The user lost their phone: they enrol again at the next login."""
     user.totp_secret = None
     user.totp_last_step = None
     end_all_sessions(user)
-    audit.record(by, "second_factor_reset", "user", user.id)
+    audit.record(by, "second_factor_reset", "user", user.id, detail={"reason": reason} if reason else None)

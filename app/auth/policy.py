@@ -14,13 +14,13 @@ from flask import abort, current_app, request
 from flask_login import current_user
 from sqlalchemy import and_, exists, false, or_, select, true
 
-from app.accounts.models import Role, User
+from app.accounts.models import Role, StaffImport, User
 from app.care.models import Assessment, FollowUp, Referral, ReferralStatus, ReturnDecision
 from app.core import clock
 from app.extensions import db
 from app.files.models import BreakGlassAccess
 from app.notifications.models import DutyGroup, Notification
-from app.orgs.models import ClassGroup, Partnership, School
+from app.orgs.models import ClassGroup, Hospital, Partnership, School
 from app.risk.models import Alert
 from app.screening.models import Campaign, Response
 from app.students.models import Consent, ConsentKind, Enrollment, RosterImport, Student
@@ -107,11 +107,7 @@ def _referred_to(student_id_col, hospital_id):
 def partner_school_ids(hospital_id):
     """Schools whose agreement with the hospital is active today."""
     today = clock.today()
-    return select(Partnership.school_id).where(
-        Partnership.hospital_id == hospital_id,
-        Partnership.signed_on <= today,
-        Partnership.expires_on >= today,
-    )
+    return select(Partnership.school_id).where(Partnership.hospital_id == hospital_id, Partnership.in_force(today))
 
 
 def student_file_scope(user, student_id_col):
@@ -211,6 +207,12 @@ def scope(user, model):
         return School.id == user.school_id if user.school_id else false()
     if model is User:
         return true() if role == Role.ADMIN else User.id == user.id
+    if model in (Hospital, Partnership):
+        return true() if role == Role.ADMIN else false()
+    if model is StaffImport:
+        if role == Role.ADMIN:
+            return true()
+        return StaffImport.school_id == user.school_id if role == Role.TEACHER and user.school_id else false()
     raise LookupError(f"no access scope declared for {model.__name__}")
 
 
@@ -282,12 +284,50 @@ def can(user, action: str, obj=None) -> bool:
             obj is None or (isinstance(obj, RosterImport) and obj.school_id == user.school_id)))
     if action in ("run_year_end", "transfer_student", "view_access_log"):
         return role == Role.ADMIN
-    if action == "manage_account":
-        return role == Role.ADMIN and isinstance(obj, User)
+    if action in ("manage_account", "create_account", "manage_sign_in", "import_staff", "apply_staff_import",
+                  "manage_orgs", "create_class"):
+        return can_manage_setup(user, action, obj)
     if action == "export_access_log":
         return role == Role.ADMIN and isinstance(obj, Student)
     if action == "view_file":
         return role in (Role.TEACHER, Role.DOCTOR, Role.ADMIN) and isinstance(obj, Student) and student_visible(user, obj.id)
+    return False
+
+
+# --- setting up: organisations, classes and staff accounts ----------------------------------------
+
+def account_scope(user):
+    """The accounts `user` manages: every account for an admin; a psychology teacher, the homeroom teachers
+    of their own school (other schools' accounts answer 404)."""
+    if user.role == Role.ADMIN:
+        return true()
+    if user.role == Role.TEACHER and user.school_id:
+        return and_(User.role == Role.HOMEROOM, User.school_id == user.school_id)
+    return false()
+
+
+def get_manageable_account_or_404(user, account_id):
+    account = db.session.scalar(select(User).where(User.id == account_id, account_scope(user)))
+    if account is None:
+        abort(404)
+    return account
+
+
+def can_manage_setup(user, action, obj=None) -> bool:
+    role = user.role
+    if action in ("manage_orgs", "manage_sign_in"):
+        # Schools, hospitals and agreements; requiring, resetting or unlocking a second factor or a login.
+        return role == Role.ADMIN and (action == "manage_orgs" or isinstance(obj, User))
+    if action == "manage_account":
+        return isinstance(obj, User) and (role == Role.ADMIN or (
+            role == Role.TEACHER and bool(user.school_id) and obj.role == Role.HOMEROOM and obj.school_id == user.school_id))
+    if action in ("create_account", "import_staff"):
+        return role == Role.ADMIN or (role == Role.TEACHER and bool(user.school_id))
+    if action == "apply_staff_import":
+        return isinstance(obj, StaffImport) and (role == Role.ADMIN or (
+            role == Role.TEACHER and bool(user.school_id) and obj.school_id == user.school_id))
+    if action == "create_class":
+        return isinstance(obj, School) and (role == Role.ADMIN or (role == Role.TEACHER and obj.id == user.school_id))
     return False
 
 

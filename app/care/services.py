@@ -41,7 +41,7 @@ def partner_hospitals(school_id, exclude_ids=()):
     """Hospitals whose agreement with the school is active today (minus `exclude_ids`)."""
     today = clock.today()
     query = (select(Hospital).join(Partnership, Partnership.hospital_id == Hospital.id)
-             .where(Partnership.school_id == school_id, Partnership.signed_on <= today, Partnership.expires_on >= today))
+             .where(Partnership.school_id == school_id, Partnership.in_force(today)))
     if exclude_ids:
         query = query.where(Hospital.id.not_in(list(exclude_ids)))
     return list(db.session.scalars(query.order_by(Hospital.name).distinct()))

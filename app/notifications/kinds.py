@@ -12,6 +12,8 @@ KIND_LABELS = {
     "referral_closed": _l("Return-to-school decision issued"),
     "referral_updated": _l("Referral updated"),
     "channel_test": _l("Test message"),
+    "account_password_reset": _l("Your password was reset by an administrator"),
+    "account_second_factor_reset": _l("Your second factor was reset by an administrator"),
 }
 
 

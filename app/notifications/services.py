@@ -47,7 +47,7 @@ def duty_doctors_for_school(school_id):
     """Per partner hospital (agreement active today): its doctors on duty, or all its doctors when none is."""
     today = clock.today()
     hospital_ids = db.session.scalars(select(Partnership.hospital_id).where(
-        Partnership.school_id == school_id, Partnership.signed_on <= today, Partnership.expires_on >= today)
+        Partnership.school_id == school_id, Partnership.in_force(today))
         .distinct().order_by(Partnership.hospital_id)).all()
     doctors = []
     for hospital_id in hospital_ids:
@@ -295,6 +295,16 @@ def deliver_pending_mail(limit=200):
     finally:
         _quit(smtp)
     return sent, failed
+
+
+def send_message(message):
+    """Send one message at once, outside the notifications table (a password-reset link is a credential and is
+    never stored). Raises OSError or SMTPException when the server refuses."""
+    smtp = _connect(current_app.config)
+    try:
+        smtp.send_message(message)
+    finally:
+        _quit(smtp)
 
 
 def _connect(cfg):

@@ -41,6 +41,8 @@ def normalise_code(code: str) -> str:
 
 
 def launch_campaign(school, class_groups, scale_codes, title, closes_at: datetime, by):
+    if school.closed_on is not None:
+        raise ScreeningError("school_closed")  # a closed school keeps its files but screens no more
     if not class_groups or any(c.school_id != school.id for c in class_groups):
         raise ScreeningError("classes_not_in_school")
     if not scale_codes:

@@ -24,6 +24,7 @@ CAMPAIGN_ERRORS = {
     "no_scales": _l("Choose at least one questionnaire."),
     "unknown_scale": _l("Unknown questionnaire."),
     "closes_in_past": _l("The session must stay open for at least an hour."),
+    "school_closed": _l("This school is closed: it gets no new classes, campaigns, rosters or accounts."),
 }
 
 

@@ -37,6 +37,7 @@ ROW_ERRORS = {
     "bad_name": _l("Name missing or too long"),
     "unknown_school": _l("Unknown school"),
     "not_your_school": _l("Not your school"),
+    "school_closed": _l("This school is closed"),
     "bad_class": _l("Class missing or too long"),
     "bad_grade": _l("Grade must be a number from 1 to 16"),
     "bad_sex": _l("Sex must be 男/女 or M/F"),

@@ -111,6 +111,9 @@ def plan_import(rows: list[dict], *, only_school_id=None, on: date | None = None
         if only_school_id is not None and school.id != only_school_id:
             plan.errors.append(dict(row, error="not_your_school", detail=row["school"]))
             continue
+        if school.closed_on is not None:  # a closed school keeps its files and enrols nobody new
+            plan.errors.append(dict(row, error="school_closed", detail=row["school"]))
+            continue
         if row["number"] in first_row:
             plan.errors.append(dict(row, error="duplicate_in_file", detail=str(first_row[row["number"]])))
             continue

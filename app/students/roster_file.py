@@ -89,8 +89,9 @@ def _rows_from_csv(data: bytes):
         raise RosterError("malformed") from exc
 
 
-def read_file(data: bytes, filename: str) -> list[dict]:
-    """Parse the upload into one dict per data row (row = the spreadsheet row number)."""
+def read_table(data: bytes, filename: str) -> list[list]:
+    """The non-empty rows of a CSV or XLSX upload as lists of cells: every tabular upload (rosters, staff lists)
+    is read here, with this module's guards."""
     if not data:
         raise RosterError("empty")
     is_xlsx = data[:2] == b"PK" or filename.lower().endswith(".xlsx")
@@ -98,6 +99,12 @@ def read_file(data: bytes, filename: str) -> list[dict]:
     table = [row for row in table if row and any(cell not in (None, "") for cell in row)]
     if not table:
         raise RosterError("empty")
+    return table
+
+
+def read_file(data: bytes, filename: str) -> list[dict]:
+    """Parse the upload into one dict per data row (row = the spreadsheet row number)."""
+    table = read_table(data, filename)
     columns = _header_map(table[0])
     if len(table) - 1 > MAX_ROWS:
         raise RosterError("too_many_rows", limit=MAX_ROWS)

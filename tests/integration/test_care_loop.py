@@ -168,7 +168,9 @@ def test_expired_partnership_hospital_is_not_offered(app, world, client_factory)
                                    signed_on=today - timedelta(days=400), expires_on=today - timedelta(days=1)))
         db.session.commit()
     teacher = login_as(client_factory, "teacher")
-    assert "Other Hospital" not in teacher.get(f"/students/{world.student_ids[0]}/refer").get_data(as_text=True)
+    page = teacher.get(f"/students/{world.student_ids[0]}/refer").get_data(as_text=True)
+    assert not re.search(r"<option[^>]*>Other Hospital<", page)
+    assert "agreement with Other Hospital ended on" in page  # the school is told why it is gone (issue 16)
     assert refer(teacher, world.student_ids[0], world.other_hospital_id).status_code == 400
 
 

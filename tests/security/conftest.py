@@ -109,6 +109,7 @@ def case(app, world):
         duty_group = DutyGroup(school_id=school.id, channel="wecom_robot", name="Matrix duty group", levels=[],
                                url="http://127.0.0.1:9/cgi-bin/webhook/send?key=matrix", active=True, created_at=clock.now())
         db.session.add_all([sms, duty_group])
+        setting_up = _setting_up_objects(school, teacher)
         db.session.flush()
         notification = db.session.scalar(select(Notification).where(Notification.user_id == teacher.id,
                                                                     Notification.read_at.is_(None)).order_by(Notification.id))
@@ -124,6 +125,7 @@ def case(app, world):
             export_doctor_view="doctor", export_doctor_key="waits",
             export_district_view="district", export_district_key=f"schools-{clock.today():%Y-%m}",
             channel_kind="sms", duty_group=duty_group.id, ack_token=delivery.ack_token(sms.id),
+            **setting_up,
             case_numbers=(alert0.case_number, alert1.case_number, referral.case_number, referral_sent.case_number,
                           decision.case_number),
         )
@@ -135,6 +137,27 @@ def case(app, world):
     ns.response_body = lambda: {"scale": "PHQ-9", "version": phq["version"], "answers": [0] * 9,
                                 "idempotency_key": "7f1c5a4e-0000-4000-8000-000000000001"}
     return ns
+
+
+# A staff list uploaded by the middle school's teacher: one new homeroom teacher of the case class.
+STAFF_CSV = ("username,name,role,school,class,email\n"
+             "matrix.homeroom,Matrix Homeroom,班主任,Middle School A,Class 8-1,mh@school.test\n").encode("utf-8")
+
+
+def _setting_up_objects(school, teacher):
+    """Case objects of setting up: the school's agreement, a closed school, a staff list, the homeroom account."""
+    from app.accounts import staff_import
+    from app.orgs.models import Partnership, SchoolLevel
+
+    closed = School(name="Closed School C", code="C0001", level=SchoolLevel.PRIMARY, district="D1",
+                    closed_on=clock.today() - timedelta(days=30), closed_reason="merged")
+    db.session.add(closed)
+    db.session.flush()
+    agreement = db.session.scalar(select(Partnership).where(Partnership.school_id == school.id))
+    staff_list = staff_import.store_upload(STAFF_CSV, "staff.csv", by=teacher, only_school_id=school.id)
+    homeroom = db.session.scalar(select(User).where(User.username == "homeroom"))
+    return {"agreement": agreement.id, "closed_school": closed.id, "staff_import": staff_list.id,
+            "homeroom_user": homeroom.id, "reset_token": "not-a-token"}
 
 
 def transfer_moved_students(app, world):

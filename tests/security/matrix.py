@@ -25,7 +25,7 @@ Case objects (URL arguments resolve to these by name, see URL_ARGS): student = S
 referral accepted and assessed), referral_sent = Student 1's referral waiting to be accepted,
 student2 = Student 2 (no referral), campaign/class = the middle school's, user = teacher2's account.
 
-Outcomes: OK 200 · DONE 302 and the database changed · CREATED 201 and changed · REDIRECT 302 elsewhere,
+Outcomes: OK 200 · DONE 302 and the database changed · CREATED 201 and changed · SHOWN 200 and changed · REDIRECT 302 elsewhere,
 nothing changed · LOGIN 302 to /login · NOT_FOUND 404 · BAD 400 · UNAUTHORIZED 401 (the JSON API).
 Except DONE and CREATED, every outcome must leave every table unchanged (audit rows aside).
 Every response must not contain the name of a student outside the actor's scope, and every 200 that
@@ -47,6 +47,9 @@ class Outcome:
 OK = Outcome("OK", 200)
 DONE = Outcome("DONE", 302, changes=True, location="elsewhere")
 CREATED = Outcome("CREATED", 201, changes=True)
+# 200 and the database changed: a page that shows a one-time password is the answer to the POST that made it
+# (never stored, so never shown again by a redirect).
+SHOWN = Outcome("SHOWN", 200, changes=True)
 REDIRECT = Outcome("REDIRECT", 302, location="elsewhere")
 LOGIN = Outcome("LOGIN", 302, location="login")
 NOT_FOUND = Outcome("NOT_FOUND", 404)
@@ -85,6 +88,9 @@ URL_ARGS = {
     "kind": "channel_kind",
     "group_id": "duty_group",
     "token": "ack_token",
+    "hospital_id": "hospital_id",
+    "agreement_id": "agreement",
+    "staff_import_id": "staff_import",
 }
 
 
@@ -187,6 +193,53 @@ def _password_form(case):
 
     return {"current_password": PASSWORD, "new_password": "a-new-long-passphrase-77",
             "confirm": "a-new-long-passphrase-77"}
+
+
+def _days_from_today(days):
+    from datetime import timedelta
+
+    from app.core import clock
+
+    return (clock.today() + timedelta(days=days)).isoformat()
+
+
+def _school_form(case):
+    return {"name": "Matrix School", "code": "M0001", "level": "middle", "district": "D1"}
+
+
+def _agreement_form(case):
+    return {"school_id": case.school, "hospital_id": case.world.other_hospital_id, "signed_on": _days_from_today(0),
+            "expires_on": _days_from_today(365)}
+
+
+def _class_form(case):
+    from app.core import clock
+    from app.orgs.school_year import academic_year
+
+    return {"academic_year": academic_year(clock.today()), "grade": 8, "name": "Class 8-9"}
+
+
+def _account_form(case):
+    """A homeroom teacher of the case class (a psychology teacher's form has only the name, address and class)."""
+    return {"username": "matrix.new", "display_name": "Matrix New", "email": "", "role": "homeroom",
+            "school_id": case.school, "hospital_id": 0, "class_group_id": case.class_id}
+
+
+def _reason_form(case):
+    return {"reason": "asked in person at the district centre"}
+
+
+def _staff_upload(case):
+    from io import BytesIO
+
+    from tests.security.conftest import STAFF_CSV
+
+    return {"file": (BytesIO(STAFF_CSV.replace(b"matrix.homeroom", b"matrix.homeroom2")), "staff.csv")}
+
+
+# Psychology teachers by relation to the middle school (whose homeroom teachers and class the case objects are).
+_BY_SCHOOL = {"other": NOT_FOUND, "moved_in": NOT_FOUND, "moved_in_consented": NOT_FOUND}
+_SCHOOL_SHOWN = {"own": SHOWN, "same": SHOWN, "moved_out": SHOWN}
 
 
 ROUTES = [
@@ -374,14 +427,86 @@ ROUTES = [
     Route("rosters.transfer", "POST", "update", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=DONE),
           data=lambda case: {"class_group_id": case.other_class_id}),
     Route("audit.student_access_log", "GET", "export", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=OK)),
-    Route("account_admin.account_list", "GET", "read", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=OK)),
+    # The case `user` is teacher2, a psychology teacher: only the admin manages that account.
     Route("account_admin.require_second_factor", "POST", "update",
           staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=DONE), data=lambda case: {"required": "1"}),
     Route("account_admin.set_active", "POST", "update",
           staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=DONE), data=lambda case: {"active": "0"}),
     Route("account_admin.unlock", "POST", "update", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=DONE)),
+
+    # --- setting up (issue 16): organisations, classes, staff accounts, imports, password recovery ------------
+    Route("orgs.schools", "GET", "read", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=OK)),
+    Route("orgs.schools", "POST", "create", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=DONE),
+          data=_school_form),
+    Route("orgs.school_page", "GET", "read", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=OK)),
+    Route("orgs.school_page", "POST", "update", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=DONE),
+          data=lambda case: dict(_school_form(case), name="Middle School A", code="4300000001")),
+    Route("orgs.close_school", "POST", "update", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=DONE),
+          data=lambda case: {"close-reason": "merged into another school"}),
+    Route("orgs.reopen_school", "POST", "update", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=DONE),
+          args={"school_id": "closed_school"}),
+    Route("orgs.hospitals", "GET", "read", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=OK)),
+    Route("orgs.hospitals", "POST", "create", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=DONE),
+          data=lambda case: {"name": "Matrix Hospital"}),
+    Route("orgs.hospital_page", "GET", "read", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=OK)),
+    Route("orgs.hospital_page", "POST", "update", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=DONE),
+          data=lambda case: {"name": "Partner Hospital (renamed)"}),
+    Route("orgs.agreements", "GET", "read", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=OK)),
+    Route("orgs.agreements", "POST", "create", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=DONE),
+          data=_agreement_form),
+    Route("orgs.renew_agreement", "POST", "update",
+          staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=DONE),
+          data=lambda case: {"renew-expires_on": _days_from_today(700)}),
+    Route("orgs.end_agreement", "POST", "update", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=DONE),
+          data=lambda case: {"end-reason": "the hospital closed its youth clinic"}),
+    # Classes: the admin for any school, a psychology teacher for their own (the case school is the middle school).
+    Route("orgs.school_classes", "GET", "read", staff(homeroom=NOT_FOUND, teacher=SCHOOL_OBJECT, doctor=NOT_FOUND, admin=OK)),
+    Route("orgs.school_classes", "POST", "create",
+          staff(homeroom=NOT_FOUND, teacher=SCHOOL_WRITE, doctor=NOT_FOUND, admin=DONE), data=_class_form),
+
+    # Staff accounts: a psychology teacher manages the homeroom teachers of their own school, and no other account
+    # (another school's homeroom teacher answers 404); the admin manages every account.
+    Route("account_admin.account_list", "GET", "read", staff(homeroom=NOT_FOUND, teacher=OK, doctor=NOT_FOUND, admin=OK)),
+    Route("account_admin.new_account", "GET", "read", staff(homeroom=NOT_FOUND, teacher=OK, doctor=NOT_FOUND, admin=OK)),
+    # The form names the middle school's class: another school's teacher cannot give it (400).
+    Route("account_admin.new_account", "POST", "create",
+          staff(homeroom=NOT_FOUND, doctor=NOT_FOUND, admin=SHOWN, teacher=dict(_BY_SCHOOL, **_SCHOOL_SHOWN, other=BAD,
+                                                                                 moved_in=BAD, moved_in_consented=BAD)),
+          data=_account_form),
+    Route("account_admin.account_page", "GET", "read", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=OK)),
+    Route("account_admin.account_page", "GET", "read", staff(homeroom=NOT_FOUND, teacher=SCHOOL_OBJECT, doctor=NOT_FOUND, admin=OK),
+          args={"user_id": "homeroom_user"}),
+    Route("account_admin.account_page", "POST", "update",
+          staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=DONE),
+          data=lambda case: {"display_name": "Teacher A2 (renamed)", "email": "t2@school.test", "role": "teacher",
+                             "school_id": case.school, "hospital_id": 0, "class_group_id": 0}),
+    Route("account_admin.account_page", "POST", "update",
+          staff(homeroom=NOT_FOUND, teacher=SCHOOL_WRITE, doctor=NOT_FOUND, admin=DONE), args={"user_id": "homeroom_user"},
+          data=lambda case: dict(_account_form(case), display_name="Homeroom A (renamed)")),
+    Route("account_admin.reset_password", "POST", "update",
+          staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=SHOWN), data=_reason_form),
+    Route("account_admin.reset_password", "POST", "update",
+          staff(homeroom=NOT_FOUND, teacher=dict(_BY_SCHOOL, **_SCHOOL_SHOWN), doctor=NOT_FOUND, admin=SHOWN),
+          args={"user_id": "homeroom_user"}, data=_reason_form),
+    Route("account_admin.set_active", "POST", "update",
+          staff(homeroom=NOT_FOUND, teacher=SCHOOL_WRITE, doctor=NOT_FOUND, admin=DONE), args={"user_id": "homeroom_user"},
+          data=lambda case: {"active": "0"}),
+    # A lost second factor is reset by the admin alone, with a reason.
     Route("account_admin.reset_second_factor", "POST", "update",
-          staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=DONE)),
+          staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=DONE), data=_reason_form),
+    Route("staff_imports.import_home", "GET", "read", staff(homeroom=NOT_FOUND, teacher=OK, doctor=NOT_FOUND, admin=OK)),
+    Route("staff_imports.upload", "POST", "create", staff(homeroom=NOT_FOUND, teacher=DONE, doctor=NOT_FOUND, admin=DONE),
+          data=_staff_upload),
+    Route("staff_imports.preview", "GET", "read", staff(homeroom=NOT_FOUND, teacher=SCHOOL_OBJECT, doctor=NOT_FOUND, admin=OK)),
+    Route("staff_imports.apply", "POST", "create",
+          staff(homeroom=NOT_FOUND, teacher=dict(_BY_SCHOOL, **_SCHOOL_SHOWN), doctor=NOT_FOUND, admin=SHOWN)),
+    # Mail is off in the matrix: the page says whom to ask. Asking for and following a link: test_password_reset.py.
+    Route("recovery.forgot", "GET", "read", everyone(OK)),
+    Route("recovery.forgot", "POST", "create", {}, covered_by="tests/integration/test_password_reset.py"),
+    Route("recovery.follow_link", "GET", "read", {}, args={"token": "reset_token"},
+          covered_by="tests/integration/test_password_reset.py"),
+    Route("recovery.new_password", "GET", "read", {}, covered_by="tests/integration/test_password_reset.py"),
+    Route("recovery.new_password", "POST", "update", {}, covered_by="tests/integration/test_password_reset.py"),
 ]
 
 
