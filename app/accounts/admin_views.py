@@ -3,7 +3,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 
-from app.accounts import services
+from app.accounts import lockout, services
 from app.accounts.forms import EmptyForm
 from app.accounts.models import Role, User
 from app.auth import policy
@@ -26,7 +26,8 @@ def account_list():
 
 def _list_page():
     users = db.session.scalars(policy.scoped(current_user, User).order_by(User.role, User.username)).all()
-    return render_template("accounts/admin_accounts.html", users=users, form=EmptyForm(), now=clock.now())
+    return render_template("accounts/admin_accounts.html", users=users, form=EmptyForm(), now=clock.now(),
+                           slowed=lockout.slowed_down(users))
 
 
 def _act(user_id, change):

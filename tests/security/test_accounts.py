@@ -89,28 +89,7 @@ def test_production_parameters_are_owasp_argon2id():
     assert (_STRONG.type, _STRONG.memory_cost, _STRONG.time_cost, _STRONG.parallelism) == (Type.ID, 19456, 2, 1)
 
 
-# --- lockout -------------------------------------------------------------------------------------
-
-def test_five_failures_lock_the_account_which_unlocks_by_itself(app, world, client_factory):
-    c = client_factory()
-    for _ in range(5):
-        assert c.login("teacher", "wrong-password-123").status_code == 401
-    locked = c.login("teacher")  # the right password no longer works
-    assert locked.status_code == 401 and "locked" in locked.get_data(as_text=True)
-    clock.freeze(clock.now() + timedelta(minutes=16))
-    assert client_factory().login("teacher").status_code == 302
-
-
-def test_admin_resets_failed_logins(app, world, client_factory):
-    c = client_factory()
-    for _ in range(5):
-        c.login("teacher", "wrong-password-123")
-    admin = login_as(client_factory, "admin")
-    teacher_id = _user(app, "teacher").id
-    assert admin.post(f"/admin/accounts/{teacher_id}/unlock").status_code == 302
-    assert client_factory().login("teacher").status_code == 302
-    assert ("account_unlocked", "ok") in _actions(app, object_id=teacher_id)
-
+# --- lockout: tests/security/test_lockout.py ----------------------------------------------------------
 
 # --- second factor -------------------------------------------------------------------------------
 
