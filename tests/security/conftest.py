@@ -105,7 +105,7 @@ def case(app, world):
                                                                     Notification.read_at.is_(None)).order_by(Notification.id))
         db.session.commit()
         ns = SimpleNamespace(
-            student=students[0].id, student2=students[2].id, referral=referral.id, referral_sent=referral_sent.id,
+            student=students[0].id, student2=students[2].id, joined_student=students[3].id, referral=referral.id, referral_sent=referral_sent.id,
             alert=alert0.id, campaign=campaign.id, class_id=world.class_id, user=teacher2.id, lang="en",
             static_file="css/app.css", session_code=campaign.session_code, hospital_id=world.hospital_id,
             join_as=world.students[4], world=world,
