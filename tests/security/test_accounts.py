@@ -253,3 +253,12 @@ def test_cookies_are_httponly_samesite_and_secure_in_production(app, world, clie
                       SECRET_KEY="x" * 32, CLINICAL_DATA_KEYS=app.config["CLINICAL_DATA_KEYS"])
     assert prod.config["SESSION_COOKIE_SECURE"] and prod.config["SESSION_COOKIE_HTTPONLY"]
     assert prod.config["REMEMBER_COOKIE_SECURE"]
+    # the device cookie set at sign-in (app/accounts/devices.py), over HTTPS as production serves
+    https = prod.test_client()
+    page = https.get("/login", base_url="https://localhost").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    signed_in = https.post("/login", base_url="https://localhost", headers={"Referer": "https://localhost/login"},
+                           data={"username": "teacher", "password": PASSWORD, "csrf_token": token})
+    assert signed_in.status_code == 302
+    device = next(c for c in signed_in.headers.getlist("Set-Cookie") if c.startswith("xq_device="))
+    assert "Secure" in device and "HttpOnly" in device and "SameSite=Lax" in device
