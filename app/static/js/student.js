@@ -178,6 +178,7 @@
         // A teacher ended this session (someone joined as a classmate): nothing typed here may be sent under
         // the next student's session on this device.
         store.clear(); state.token = null; offline(false);
+        $("student_number").value = ""; $("birth_date").value = "";  // the next student types their own
         show("join"); var err = $("join-error"); err.textContent = res.data.error.message; err.hidden = false;
         return;
       }
