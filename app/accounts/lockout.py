@@ -72,7 +72,8 @@ def delay_after(attempts: int) -> timedelta:
     """How long the next sign-in attempt waits after `attempts` attempts without a complete sign-in."""
     if attempts < FREE_ATTEMPTS:
         return timedelta(0)
-    return min(timedelta(seconds=2 ** (attempts - FREE_ATTEMPTS)), MAX_DELAY)
+    doublings = min(attempts - FREE_ATTEMPTS, 20)  # past MAX_DELAY anyway; a year of attempts must not overflow
+    return min(timedelta(seconds=2 ** doublings), MAX_DELAY)
 
 
 # --- 1. the password at sign-in: slowed down per account and client ---------------------------------------
