@@ -51,7 +51,6 @@ class Config:
     # below is what stops guessing one student's birth date.
     STUDENT_SESSION_RATE_LIMIT = os.environ.get("STUDENT_SESSION_RATE_LIMIT", "300 per minute")
     # Per account (every address together) and per student number: guessing one person's secret is slow.
-    LOGIN_ACCOUNT_RATE_LIMIT = os.environ.get("LOGIN_ACCOUNT_RATE_LIMIT", "10 per 15 minutes")
     STUDENT_NUMBER_RATE_LIMIT = os.environ.get("STUDENT_NUMBER_RATE_LIMIT", "10 per 15 minutes")
     RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "xinqiao")
     # Years a student's file is kept after the student left the last school. The legal basis and the

@@ -38,7 +38,7 @@ def main():
     with app.test_request_context():
         for request in raw:
             _method, _path, headers, body = loadgen.parse_request(request)
-            campaign_id, student_id = tokens.read(headers["Authorization"].removeprefix("Bearer "))
+            campaign_id, student_id, _generation = tokens.read(headers["Authorization"].removeprefix("Bearer "))
             fields = json.loads(body)
             submissions.append(intake.prepare(app.extensions["scales"], campaign_id, student_id, fields["scale"],
                                               fields["version"], fields["answers"], fields["idempotency_key"], None))

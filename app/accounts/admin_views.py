@@ -9,7 +9,7 @@ from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
-from app.accounts import management, services
+from app.accounts import lockout, management, services
 from app.accounts.admin_forms import AccountForm, ReasonForm
 from app.accounts.forms import EmptyForm
 from app.accounts.models import Role, User
@@ -62,7 +62,8 @@ def _list_page(status=200):
     if hospital_id:
         query = query.where(User.hospital_id == hospital_id)
     users = db.session.scalars(query.order_by(User.active.desc(), User.role, User.username)).all()
-    return render_template("accounts/admin_accounts.html", users=users, form=EmptyForm(), now=clock.now()), status
+    return render_template("accounts/admin_accounts.html", users=users, form=EmptyForm(), now=clock.now(),
+                           slowed=lockout.slowed_down(users)), status
 
 
 def _arg_id(name):

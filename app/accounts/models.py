@@ -3,7 +3,7 @@ import enum
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, false
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core import clock
@@ -35,6 +35,9 @@ class User(UserMixin, db.Model):
     on_duty: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Bumped at logout and on permission changes: every older session stops working.
     session_version: Mapped[int] = mapped_column(Integer, default=1)
+    # Failed proofs by someone who had already given the password or held a session (a wrong code at sign-in,
+    # a wrong re-authentication or current password) since the last complete proof; the 5th locks the
+    # account (app/accounts/lockout.py). Wrong passwords alone never lock it: they slow that device down.
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -98,3 +101,25 @@ class StaffImport(db.Model):
 
     def __repr__(self):
         return f"<StaffImport id={self.id} status={self.status.value}>"
+
+
+class SignInThrottle(db.Model):
+    """Attempts at proving one account's identity from one client (a trusted device, or all unknown devices),
+    since the last complete proof from it: they set when the next attempt may be checked (lockout.py).
+
+    Keyed by a keyed hash of the username as typed, so that unknown usernames are slowed down exactly like
+    real ones and the table names nobody.
+    """
+
+    __tablename__ = "sign_in_throttles"
+    __table_args__ = (UniqueConstraint("account_key", "client_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_key: Mapped[str] = mapped_column(String(64))
+    client_key: Mapped[str] = mapped_column(String(40))
+    attempts: Mapped[int] = mapped_column(Integer)
+    last_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    def __repr__(self):
+        return f"<SignInThrottle id={self.id} attempts={self.attempts}>"

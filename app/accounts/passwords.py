@@ -1,5 +1,6 @@
 """argon2id password hashing at OWASP parameters; rehash when parameters rise; the password policy."""
 import re
+import secrets
 from functools import lru_cache
 from pathlib import Path
 
@@ -25,6 +26,18 @@ def verify_password(stored_hash: str, password: str) -> bool:
         return _hasher().verify(stored_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+_DUMMY_HASHES: dict[int, str] = {}
+
+
+def dummy_hash() -> str:
+    """A hash of a random password with the current parameters: verifying against it for an unknown username
+    costs what verifying a real account's password costs, so the answer's timing does not tell them apart."""
+    hasher = _hasher()
+    if id(hasher) not in _DUMMY_HASHES:
+        _DUMMY_HASHES[id(hasher)] = hasher.hash(secrets.token_urlsafe(24))
+    return _DUMMY_HASHES[id(hasher)]
 
 
 def needs_rehash(stored_hash: str) -> bool:

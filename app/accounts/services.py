@@ -1,19 +1,13 @@
-"""Account services: create users, authenticate with lockout."""
-import logging
-from datetime import timedelta
-
+"""Account services: create users, sign in (the lock rule is lockout.py's), second factor, admin changes."""
 from sqlalchemy import func, select
 
 from app.accounts.models import Role, User
-from app.accounts import totp
-from app.accounts.passwords import hash_password, needs_rehash, password_problem, verify_password
+from app.accounts import lockout, totp
+from app.accounts.passwords import dummy_hash, hash_password, needs_rehash, password_problem, verify_password
 from app.audit import services as audit
 from app.core import clock
 from app.extensions import db
 
-logger = logging.getLogger(__name__)
-MAX_FAILED_LOGINS = 5
-LOCKOUT = timedelta(minutes=15)
 MIN_PASSWORD_LENGTH = 12
 
 
@@ -45,27 +39,34 @@ def create_user(username, display_name, password, role: Role, school=None, hospi
     return user
 
 
-def authenticate(username: str, password: str):
-    """Return (user, None) on success or (None, reason) where reason is 'invalid' or 'locked'."""
-    user = db.session.scalar(select(User).where(func.lower(User.username) == (username or "").strip().lower()))
-    now = clock.now()
-    if user is None:
-        return None, "invalid"
-    if user.locked_until and user.locked_until > now:
+def _find_user(username: str):
+    return db.session.scalar(select(User).where(func.lower(User.username) == (username or "").strip().lower()))
+
+
+def begin_sign_in(username: str, trusted_devices: dict) -> lockout.Attempt:
+    """Count a sign-in attempt for this username from this client (app/accounts/lockout.py)."""
+    return lockout.begin_sign_in(username, _find_user(username), trusted_devices)
+
+
+def check_password(attempt: lockout.Attempt, password: str):
+    """Return (user, None) when the password is right, else (None, 'invalid') or, only after the right
+    password, (None, 'locked'). One argon2 verification whatever the username: an unknown or disabled account
+    is checked against a dummy hash, so neither the timing nor the answer tells which usernames exist."""
+    user = attempt.user
+    right = verify_password(user.password_hash if user is not None else dummy_hash(), password or "")
+    if not right or user is None or not user.active:
+        return None, "invalid"  # counted already; a wrong password never locks (lockout.py)
+    if lockout.is_locked(user):
         return None, "locked"
-    if not user.active or not verify_password(user.password_hash, password or ""):
-        user.failed_logins += 1
-        if user.failed_logins >= MAX_FAILED_LOGINS:
-            user.locked_until = now + LOCKOUT
-            user.failed_logins = 0
-            logger.warning("account %s locked after repeated failures", user.id)
-        return None, "invalid"
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = now
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     return user, None
+
+
+def complete_sign_in(user: User, trusted_devices: dict) -> None:
+    """Every factor was right: this client's count and the account's failures start from zero."""
+    lockout.signed_in(user, trusted_devices)
+    user.last_login_at = clock.now()
 
 
 def end_all_sessions(user: User):
@@ -75,11 +76,19 @@ def end_all_sessions(user: User):
 
 # --- password change -----------------------------------------------------------------------------
 
+def new_password_problem(user: User, new_password: str) -> str | None:
+    """The policy's objection to a new password (checked before the current password is even looked at)."""
+    return password_problem(new_password, user.username)
+
+
 def change_password(user: User, current_password: str, new_password: str, *, by: User):
-    """Check the current password, apply the policy, end every other session; audited."""
-    if not verify_password(user.password_hash, current_password or ""):
+    """Check the current password (a failure counts toward the lock, lockout.py), apply the policy, end every
+    other session; audited."""
+    if not lockout.begin_proof(user) or not verify_password(user.password_hash, current_password or ""):
+        lockout.proof_failed(user)
         audit.record(by, "password_change", "user", user.id, outcome="denied")
         raise AccountError("wrong_password")
+    lockout.proof_succeeded(user)
     problem = password_problem(new_password, user.username)
     if problem:
         raise AccountError(problem)
@@ -94,32 +103,41 @@ def change_password(user: User, current_password: str, new_password: str, *, by:
 
 # --- second factor ---------------------------------------------------------------------------------
 
-def note_failure(user: User):
-    """One more failed proof of identity; locks the account after MAX_FAILED_LOGINS."""
-    user.failed_logins += 1
-    if user.failed_logins >= MAX_FAILED_LOGINS:
-        user.locked_until = clock.now() + LOCKOUT
-        user.failed_logins = 0
-        logger.warning("account %s locked after repeated second-factor failures", user.id)
-
-
-def check_second_factor(user: User, code: str, secret: str | None = None) -> bool:
+def _accept_code(user: User, code: str, secret: str | None = None) -> bool:
     """A fresh code of the user's secret (or of `secret` during enrolment); a code works once only."""
-    if user.locked_until and user.locked_until > clock.now():
-        return False
     secret = secret or user.totp_secret
     step = totp.matching_step(secret, code, clock.now()) if secret else None
     if step is None or (user.totp_last_step is not None and step <= user.totp_last_step):
-        note_failure(user)
         return False
     user.totp_last_step = step
-    user.failed_logins = 0
     return True
 
 
+def check_login_code(user: User, code: str) -> bool:
+    """The second step of a sign-in. A wrong code counts toward the lock: whoever typed it knew the password."""
+    return _proof(user, lambda: _accept_code(user, code))
+
+
+def reauthenticate(user: User, password: str, code: str) -> bool:
+    """Password, and code when enrolled, inside a session (before exports and break-glass). A failure counts
+    toward the lock: whoever is trying holds the session."""
+    return _proof(user, lambda: verify_password(user.password_hash, password or "")
+                  and (not user.totp_secret or _accept_code(user, code)))
+
+
+def _proof(user: User, check) -> bool:
+    """Counted before it is checked, refused unchecked while the account is locked (lockout.py)."""
+    if lockout.begin_proof(user) and check():
+        lockout.proof_succeeded(user)
+        return True
+    lockout.proof_failed(user)
+    return False
+
+
 def enrol_second_factor(user: User, secret: str, code: str) -> bool:
-    """Store the secret once the user proves their app produces its codes; audited."""
-    if not check_second_factor(user, code, secret=secret):
+    """Store the secret once the user proves their app produces its codes; audited. A wrong code here is not a
+    failed proof of identity (the secret is shown to the session holder; guessing its codes gains nothing)."""
+    if not _accept_code(user, code, secret=secret):
         audit.record(user, "second_factor_enrolment", "user", user.id, outcome="denied")
         return False
     user.totp_secret = secret
@@ -145,8 +163,8 @@ def set_active(user: User, active: bool, *, by: User):
 
 
 def reset_failed_logins(user: User, *, by: User):
-    user.failed_logins = 0
-    user.locked_until = None
+    """The admin's unlock: the lock, the failures and every client's slowed-down count of the account."""
+    lockout.clear(user)
     audit.record(by, "account_unlocked", "user", user.id)
 
 

@@ -1,13 +1,13 @@
 """Login (password, then the second factor when enrolled), logout, re-authentication, password change,
 second-factor enrolment and language choice."""
+from datetime import timedelta
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask import Blueprint, current_app, flash, make_response, redirect, render_template, request, session, url_for
+from flask_babel import format_timedelta, gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 
-from app.accounts import services
-from app.accounts import totp
+from app.accounts import devices, lockout, services, totp
 from app.accounts.forms import LoginForm, PasswordChangeForm, ReauthForm, SecondFactorForm
 from app.accounts.models import Role, User
 from app.audit import services as audit
@@ -44,33 +44,48 @@ def index():
     return redirect(url_for("accounts.login"))
 
 
-def _login_account_key():
-    """Per-account limit: counts attempts on one username from every address."""
-    return "login-account:" + (request.form.get("username") or "").strip().lower()[:64]
+LOCKED_MESSAGE = _l("This account is locked after repeated failed codes or passwords. Ask your administrator to "
+                    "unlock it; it also unlocks by itself after 24 hours.")
 
 
-def _complete_login(user):
+def _too_soon(attempt, form):
+    """A sign-in attempt that came before the account's wait was over: refused without being checked."""
+    flash(_("Too many failed attempts for this account from this device. Try again in %(wait)s.",
+            wait=format_timedelta(timedelta(seconds=attempt.wait_seconds), threshold=1.5)), "error")
+    db.session.commit()  # the clean-up of forgotten counts
+    response = make_response(render_template("accounts/login.html", form=form), 429)
+    response.headers["Retry-After"] = str(attempt.wait_seconds)
+    return response
+
+
+def _complete_login(user, trusted, next_url):
+    """Every factor was right: a fresh session, this browser remembered as the user's device."""
+    services.complete_sign_in(user, trusted)
     session.clear()  # a fresh session at login: nothing from before survives
     login_user(user)
     policy.mark_authenticated_now()
     audit.record(user, "login", "user", user.id)
     db.session.commit()
+    response = redirect(next_url or url_for(HOME_BY_ROLE[user.role]))
+    devices.remember(response, user, trusted)
+    return response
 
 
 @bp.route("/login", methods=["GET", "POST"])
 @policy.public
 @limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"], methods=["POST"], key_func=_login_account_key)
 def login():
     form = LoginForm()
     if not form.validate_on_submit():
         return render_template("accounts/login.html", form=form), 400 if request.method == "POST" else 200
-    user, problem = services.authenticate(form.username.data, form.password.data)
+    trusted = devices.trusted_devices(request)
+    attempt = services.begin_sign_in(form.username.data, trusted)
+    if attempt.wait_seconds:
+        return _too_soon(attempt, form)
+    user, problem = services.check_password(attempt, form.password.data)
     if user is None:
-        db.session.commit()  # keep the failure count
-        message = _("This account is locked for a while after repeated failures. Try again later.") if problem == "locked" \
-            else _("Wrong username or password.")
-        flash(message, "error")
+        db.session.commit()  # keep the count
+        flash(str(LOCKED_MESSAGE) if problem == "locked" else _("Wrong username or password."), "error")
         return render_template("accounts/login.html", form=form), 401
     next_url = safe_next(request.args.get("next"))
     if user.totp_secret:
@@ -78,8 +93,7 @@ def login():
         session.clear()
         session["pending_login"] = {"user": user.id, "at": int(clock.now().timestamp()), "next": next_url}
         return redirect(url_for("accounts.login_code"))
-    _complete_login(user)
-    return redirect(next_url or url_for(HOME_BY_ROLE[user.role]))
+    return _complete_login(user, trusted, next_url)
 
 
 PENDING_LOGIN_SECONDS = 300
@@ -90,7 +104,8 @@ def _pending_user():
     if not isinstance(pending, dict) or clock.now().timestamp() - pending.get("at", 0) > PENDING_LOGIN_SECONDS:
         return None, None
     user = db.session.get(User, pending.get("user"))
-    return (user, pending.get("next")) if user is not None and user.active and user.totp_secret else (None, None)
+    usable = user is not None and user.active and user.totp_secret and not lockout.is_locked(user)
+    return (user, pending.get("next")) if usable else (None, None)
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
@@ -105,13 +120,16 @@ def login_code():
     form = SecondFactorForm()
     if not form.validate_on_submit():
         return render_template("accounts/code.html", form=form), 400 if request.method == "POST" else 200
-    if not services.check_second_factor(user, form.code.data):
+    if not services.check_login_code(user, form.code.data):
         audit.record(user, "login_second_factor", "user", user.id, outcome="denied")
         db.session.commit()
+        if lockout.is_locked(user):
+            session.pop("pending_login", None)
+            flash(str(LOCKED_MESSAGE), "error")
+            return redirect(url_for("accounts.login"))
         flash(_("The code is wrong or was already used. Wait for the next code and try again."), "error")
         return render_template("accounts/code.html", form=form), 401
-    _complete_login(user)
-    return redirect(next_url or url_for(HOME_BY_ROLE[user.role]))
+    return _complete_login(user, devices.trusted_devices(request), next_url)
 
 
 @bp.post("/logout")
@@ -191,31 +209,31 @@ def _enrolment_secret():
 
 # --- re-authentication (exports, break-glass) and password change ---------------------------------
 
+def _sign_out_locked():
+    """The lock rule has just locked the account (its sessions ended): leave with the reason."""
+    logout_user()
+    session.clear()
+    flash(str(LOCKED_MESSAGE), "error")
+    return redirect(url_for("accounts.login"))
+
+
 @bp.route("/reauth", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
 def reauth():
     form = ReauthForm()
     next_url = safe_next(request.args.get("next")) or url_for(HOME_BY_ROLE[current_user.role])
+    needs_code = bool(current_user.totp_secret)
     if not form.validate_on_submit():
-        return render_template("accounts/reauth.html", form=form, needs_code=bool(current_user.totp_secret)), \
+        return render_template("accounts/reauth.html", form=form, needs_code=needs_code), \
             400 if request.method == "POST" else 200
-    ok = services.verify_password(current_user.password_hash, form.password.data)
-    if ok and current_user.totp_secret:
-        ok = services.check_second_factor(current_user, form.code.data or "")
-    elif not ok:
-        services.note_failure(current_user)
+    ok = services.reauthenticate(current_user, form.password.data, form.code.data or "")
     audit.record(current_user, "reauthenticated", "user", current_user.id, outcome="ok" if ok else "denied")
     db.session.commit()
-    if current_user.locked_until and current_user.locked_until > clock.now():
-        services.end_all_sessions(current_user)
-        db.session.commit()
-        logout_user()
-        session.clear()
-        flash(_("This account is locked for a while after repeated failures. Try again later."), "error")
-        return redirect(url_for("accounts.login"))
+    if lockout.is_locked(current_user):
+        return _sign_out_locked()
     if not ok:
         flash(_("Wrong password or code."), "error")
-        return render_template("accounts/reauth.html", form=form, needs_code=bool(current_user.totp_secret)), 401
+        return render_template("accounts/reauth.html", form=form, needs_code=needs_code), 401
     policy.mark_authenticated_now()
     return redirect(next_url)
 
@@ -231,14 +249,21 @@ PASSWORD_ERRORS = {
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
 def change_password():
     form = PasswordChangeForm()
     if not form.validate_on_submit():
         return render_template("accounts/password.html", form=form), 400 if request.method == "POST" else 200
+    problem = services.new_password_problem(current_user, form.new_password.data)
+    if problem:  # refused before the current password is looked at: nothing to count
+        flash(PASSWORD_ERRORS[problem], "error")
+        return render_template("accounts/password.html", form=form), 400
     try:
         services.change_password(current_user, form.current_password.data, form.new_password.data, by=current_user)
     except services.AccountError as exc:
-        db.session.commit()  # keep the audit row of a wrong current password
+        db.session.commit()  # keep the count and the audit row of a wrong current password
+        if lockout.is_locked(current_user):
+            return _sign_out_locked()
         flash(PASSWORD_ERRORS[str(exc)], "error")
         return render_template("accounts/password.html", form=form), 400
     db.session.commit()

@@ -13,6 +13,7 @@ SCREENING_MESSAGES = {
     "invalid_answers": _l("Some answers are missing or not valid."),
     "invalid_request": _l("The request is not valid."),
     "bad_token": _l("Your session has ended. Enter the session code again."),
+    "session_ended": _l("Your teacher ended this session. Enter the session code again."),
     "try_again": _l("Your answers could not be saved just now. They are kept on this device and sent again automatically."),
     "no_screening_consent": _l("Your guardian's consent to screening is not on file. Your teacher can help."),
 }

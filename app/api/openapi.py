@@ -84,7 +84,8 @@ OPENAPI = {
             "summary": "The current session again (resume after a reload)",
             "security": [{"studentToken": []}],
             "responses": {"200": _json("#/components/schemas/Session", "The session"),
-                          "401": _json("#/components/schemas/Error", "Token missing, bad or expired")},
+                          "401": _json("#/components/schemas/Error", "Token missing, bad or expired; the campaign "
+                                       "closed (campaign_closed); a teacher ended the session (session_ended)")},
         }},
         "/responses": {"post": {
             "summary": "Submit one questionnaire (idempotent by idempotency_key)",
@@ -97,7 +98,8 @@ OPENAPI = {
                                "started_at": {"type": "string", "format": "date-time"}}}}}},
             "responses": {"201": _json("#/components/schemas/Receipt", "Stored and scored"),
                           "200": _json("#/components/schemas/Receipt", "Already stored under this key"),
-                          "401": _json("#/components/schemas/Error", "Token missing, bad or expired"),
+                          "401": _json("#/components/schemas/Error", "Token missing, bad or expired; a teacher "
+                                       "ended the session (session_ended)"),
                           "403": _json("#/components/schemas/Error", "Guardian consent to screening withdrawn"),
                           "409": _json("#/components/schemas/Error", "This questionnaire was already submitted"),
                           "422": _json("#/components/schemas/Error", "Answers invalid for the scale; the item is named"),

@@ -82,14 +82,16 @@ def _student_number_key():
 
 
 def load_student_session():
-    """The (campaign, student) of the bearer token, or None."""
+    """(campaign, student, None) of the bearer token, (None, None, why) when the token can no longer be
+    used (the campaign closed, a teacher ended the session), or None when there is no valid token."""
     ids = _token_ids()
     if ids is None:
         return None
-    campaign, student = db.session.get(Campaign, ids[0]), db.session.get(Student, ids[1])
+    campaign, student = db.session.get(Campaign, ids.campaign_id), db.session.get(Student, ids.student_id)
     if campaign is None or student is None:
         return None
-    return campaign, student
+    ended = screening.session_usable(campaign, student.id, ids.generation)
+    return (None, None, ended) if ended else (campaign, student, None)
 
 
 @bp.post("/student-sessions")
@@ -109,9 +111,10 @@ def create_student_session():
     except screening.ScreeningError as exc:
         return error(403 if exc.code == "no_screening_consent" else 401, exc.code)
     enrollment = screening.campaign_enrollment(campaign, student.id)
-    screening.record_participation(campaign, student, enrollment.class_group_id)
+    participant = screening.record_participation(campaign, student, enrollment.class_group_id)
     db.session.commit()
-    return jsonify(session_payload(campaign, student, tokens.issue(campaign.id, student.id))), 201
+    token = tokens.issue(campaign.id, student.id, participant.session_generation)
+    return jsonify(session_payload(campaign, student, token)), 201
 
 
 @bp.get("/student-session")
@@ -120,7 +123,10 @@ def current_student_session():
     loaded = load_student_session()
     if loaded is None:
         return error(401, "bad_token")
-    return jsonify(session_payload(*loaded))
+    campaign, student, ended = loaded
+    if ended:
+        return error(401, ended)
+    return jsonify(session_payload(campaign, student))
 
 
 def _parse_started_at(value):
@@ -173,13 +179,16 @@ def submit_response():
             or not isinstance(body.get("version"), str):
         return error(422, "invalid_answers")
     # Scored by whichever writer stores it (the writer process scores it there, off this worker's time).
-    submission = intake.Submission(ids[0], ids[1], body["scale"], body["version"], list(answers), key.lower(),
-                                   _parse_started_at(body.get("started_at")), clock.now())
+    submission = intake.Submission(ids.campaign_id, ids.student_id, body["scale"], body["version"], list(answers),
+                                   key.lower(), _parse_started_at(body.get("started_at")), clock.now(),
+                                   ids.generation)
     try:
         receipt = current_app.extensions["submission_writer"].submit(
             submission, timeout=current_app.config["SUBMISSION_WAIT_SECONDS"])
     except screening.ScreeningError as exc:
         status = 409 if exc.code in ("already_submitted", "idempotency_key_reused") else 422
+        if exc.code == "session_ended":
+            status = 401  # the page asks the student to enter the code again
         if exc.code == "no_screening_consent":
             status = 403
         message = None

@@ -20,7 +20,7 @@ COLUMNS = ("at_utc", "actor", "actor_role", "action", "object_type", "object_id"
 
 
 @bp.get("/admin/students/<int:student_id>/access-log.csv")
-@policy.require_recent_auth(minutes=5)
+@policy.require_recent_auth()
 def student_access_log(student_id):
     student = policy.get_visible_or_404(current_user, Student, student_id)
     policy.require(current_user, "export_access_log", student)

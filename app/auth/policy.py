@@ -364,8 +364,13 @@ def allow_roles(*roles):
 
 
 # --- re-authentication before sensitive actions (exports, break-glass) -------------------------
+# Every file that leaves the system (CSV, XLSX, PDF: a copy outside the audit trail and the access rules) and
+# break-glass ask for the password, and the code when enrolled, given within RECENT_AUTH_MINUTES: a session
+# left open on a staff-room computer is not enough. tests/security/test_recent_auth.py walks the URL map
+# and every downloadable page, and fails on one without it.
 
 RECENT_AUTH_SESSION_KEY = "auth_at"
+RECENT_AUTH_MINUTES = 5
 
 
 def mark_authenticated_now():
@@ -389,7 +394,7 @@ def _same_site_path(url):
     return parts.path if parts.netloc == request.host and parts.path.startswith("/") else "/"
 
 
-def require_recent_auth(minutes: int = 5):
+def require_recent_auth(minutes: int = RECENT_AUTH_MINUTES):
     """Decorator for exports and break-glass: unless the password (and second factor, when enrolled) was
     given in the last `minutes`, send the user to /reauth?next=<this page>. A POST is not replayed:
     the user comes back to the page (GET) and submits again."""

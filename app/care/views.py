@@ -207,6 +207,7 @@ def decide(referral_id):
 
 
 @bp.get("/decisions/<int:decision_id>/certificate.pdf")
+@policy.require_recent_auth()
 def certificate(decision_id):
     decision = policy.get_visible_or_404(current_user, ReturnDecision, decision_id)
     policy.require(current_user, "download_certificate", decision)

@@ -37,6 +37,7 @@ def _tables_for(view):
 
 
 @bp.get("/dashboards/<view>/<key>.<fmt>")
+@policy.require_recent_auth()
 def export_table(view, key, fmt):
     if VIEW_ROLES.get(view) != current_user.role or fmt not in MIMETYPES:
         abort(404)
@@ -69,6 +70,7 @@ def _pdf(body, name):
 
 @bp.get("/students/<int:student_id>/report.pdf")
 @policy.allow_roles(Role.TEACHER, Role.DOCTOR)
+@policy.require_recent_auth()
 def student_report_pdf(student_id):
     from app.files import handover
     from app.reports.pdf.student import student_report
@@ -86,6 +88,7 @@ def student_report_pdf(student_id):
 
 @bp.get("/campaigns/<int:campaign_id>/classes/<int:class_id>/report.pdf")
 @policy.allow_roles(Role.TEACHER)
+@policy.require_recent_auth()
 def class_report_pdf(campaign_id, class_id):
     from app.reports.pdf.class_report import class_report
 
@@ -101,6 +104,7 @@ def class_report_pdf(campaign_id, class_id):
 
 @bp.get("/district/monthly.pdf")
 @policy.allow_roles(Role.ADMIN)
+@policy.require_recent_auth()
 def monthly_report_pdf():
     from app.reports.pdf.monthly import monthly_report
 

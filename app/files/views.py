@@ -66,6 +66,7 @@ def student_file(student_id):
 
 @bp.route("/students/<int:student_id>/break-glass", methods=["GET", "POST"])
 @policy.allow_roles(Role.ADMIN)
+@policy.require_recent_auth()
 def break_glass(student_id):
     """Emergency access to clinical text: a reason, an audit event, a time limit, and the school is shown."""
     student = policy.get_visible_or_404(current_user, Student, student_id)

@@ -26,7 +26,7 @@ from app.audit import services as audit
 from app.core import clock, sqlite_writer
 from app.extensions import db
 from app.risk import services as risk
-from app.screening.models import Campaign, Response, Score, campaign_classes, campaign_open
+from app.screening.models import Campaign, CampaignParticipant, Response, Score, campaign_classes, campaign_open
 from app.students.consent import students_with_consent
 from app.students.models import ConsentKind, Enrollment
 
@@ -62,6 +62,7 @@ class Submission:
     idempotency_key: str
     started_at: datetime | None
     received_at: datetime
+    session_generation: int | None = None  # the student token's (None: not sent through the API)
     scored: bool = False           # score_submission() ran: the fields below are set
     version_ok: bool = False
     result: object = None          # screening_scales.ScoreResult when the answers are valid
@@ -85,10 +86,10 @@ class Submission:
 
 
 def prepare(registry, campaign_id, student_id, scale_code, scale_version, answers, key, started_at,
-            received_at=None, waitable=True) -> Submission:
+            received_at=None, waitable=True, session_generation=None) -> Submission:
     """The submission, scored (no database): the writer only decides whether it may be stored."""
     return score_submission(registry, Submission(campaign_id, student_id, scale_code, scale_version, list(answers),
-                                                 key, started_at, received_at or clock.now(),
+                                                 key, started_at, received_at or clock.now(), session_generation,
                                                  done=threading.Event() if waitable else None))
 
 
@@ -127,6 +128,10 @@ _CAMPAIGNS = (select(Campaign.id, Campaign.school_id, Campaign.scale_codes, Camp
 _SUBMITTED = (select(Response.campaign_id, Response.student_id, Response.scale_code)
               .where(Response.campaign_id.in_(bindparam("campaign_ids", expanding=True)),
                      Response.student_id.in_(bindparam("student_ids", expanding=True))))
+_GENERATIONS = (select(CampaignParticipant.campaign_id, CampaignParticipant.student_id,
+                       CampaignParticipant.session_generation)
+                .where(CampaignParticipant.campaign_id.in_(bindparam("campaign_ids", expanding=True)),
+                       CampaignParticipant.student_id.in_(bindparam("student_ids", expanding=True))))
 _ENROLMENTS = (select(campaign_classes.c.campaign_id, Enrollment.student_id, Enrollment.class_group_id,
                       Enrollment.start_date, Enrollment.end_date)
                .join(campaign_classes, campaign_classes.c.class_group_id == Enrollment.class_group_id)
@@ -136,12 +141,13 @@ _ENROLMENTS = (select(campaign_classes.c.campaign_id, Enrollment.student_id, Enr
 
 @dataclass
 class Facts:
-    """What the rules ask of the database about a batch, read in five queries."""
+    """What the rules ask of the database about a batch, read in six queries."""
     stored: dict        # idempotency key -> the stored response (id, submitted_at, risk, flags ...)
     campaigns: dict     # campaign id -> (id, school_id, scale_codes, status, opens_at, closes_at)
     submitted: set      # (campaign_id, student_id, scale_code) already stored
     enrolments: dict    # (campaign_id, student_id) -> [(class_group_id, start, end)]
     consenting: set     # student ids whose screening consent is in force
+    generations: dict   # (campaign_id, student_id) -> the participant's session generation (0 when none)
 
 
 def read_facts(connection, subs) -> Facts:
@@ -154,7 +160,8 @@ def read_facts(connection, subs) -> Facts:
     for campaign_id, student_id, class_group_id, start, end in connection.execute(_ENROLMENTS, ids):
         enrolments.setdefault((campaign_id, student_id), []).append((class_group_id, start, end))
     consenting = students_with_consent(ids["student_ids"], ConsentKind.SCREENING, connection=connection)
-    return Facts(stored, campaigns, submitted, enrolments, consenting)
+    generations = {(c, s): g for c, s, g in connection.execute(_GENERATIONS, ids)}
+    return Facts(stored, campaigns, submitted, enrolments, consenting, generations)
 
 
 def _class_on(enrolments, on: date):
@@ -189,6 +196,9 @@ def _decide(subs, facts: Facts):
         error = None
         if campaign is None or not campaign_open(campaign, sub.received_at):
             error = ScreeningError("campaign_closed")
+        elif sub.session_generation is not None and \
+                sub.session_generation != facts.generations.get((sub.campaign_id, sub.student_id), 0):
+            error = ScreeningError("session_ended")  # a teacher ended this student's session after the token
         elif sub.scale_code not in campaign.scale_codes:
             error = ScreeningError("scale_not_in_campaign")
         elif not sub.version_ok:

@@ -61,6 +61,10 @@ class CampaignParticipant(db.Model):
     student_id: Mapped[int] = mapped_column(ForeignKey("students.id"), index=True)
     class_group_id: Mapped[int | None] = mapped_column(ForeignKey("class_groups.id"))
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    # Every student token carries the generation it was issued in; a teacher ending the student's session
+    # raises it, and every token issued before stops working (app/api/tokens.py).
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    session_ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Response(db.Model):

@@ -142,13 +142,49 @@ def submit_response(campaign, student, scale_code, scale_version, answers, idemp
     return sub.outcome
 
 
-def record_participation(campaign, student, class_group_id):
-    """Mark the student as started (once)."""
-    exists = db.session.scalar(select(CampaignParticipant.id).where(
-        CampaignParticipant.campaign_id == campaign.id, CampaignParticipant.student_id == student.id))
-    if exists is None:
-        db.session.add(CampaignParticipant(campaign_id=campaign.id, student_id=student.id, class_group_id=class_group_id))
+def record_participation(campaign, student, class_group_id) -> CampaignParticipant:
+    """Mark the student as started (once); the participant's session generation goes into the token."""
+    participant = participant_of(campaign.id, student.id)
+    if participant is None:
+        participant = CampaignParticipant(campaign_id=campaign.id, student_id=student.id,
+                                          class_group_id=class_group_id, session_generation=0)
+        db.session.add(participant)
         db.session.flush()
+    return participant
+
+
+def campaign_participants(campaign) -> dict:
+    """student id → CampaignParticipant: who joined the campaign's session, and whose session was ended."""
+    return {p.student_id: p for p in db.session.scalars(
+        select(CampaignParticipant).where(CampaignParticipant.campaign_id == campaign.id))}
+
+
+def participant_of(campaign_id, student_id) -> CampaignParticipant | None:
+    return db.session.scalar(select(CampaignParticipant).where(
+        CampaignParticipant.campaign_id == campaign_id, CampaignParticipant.student_id == student_id))
+
+
+def session_usable(campaign, student_id, generation: int) -> str | None:
+    """Why a student token of this campaign can no longer read or submit ('campaign_closed',
+    'session_ended'), or None while it can."""
+    if not campaign.is_open(clock.now()):
+        return "campaign_closed"
+    participant = participant_of(campaign.id, student_id)
+    if generation != (participant.session_generation if participant is not None else 0):
+        return "session_ended"
+    return None
+
+
+def end_student_session(campaign, student, *, by):
+    """A teacher ends a student's session (someone joined as a classmate): every token issued so far stops
+    working at its next request; the student can join again with the code. Audited."""
+    participant = participant_of(campaign.id, student.id)
+    if participant is None:
+        raise ScreeningError("not_joined")
+    participant.session_generation += 1
+    participant.session_ended_at = clock.now()
+    audit.record(by, "student_session_ended", "campaign", campaign.id, student.id,
+                 detail={"generation": participant.session_generation})
 
 
 def campaign_progress(campaign):

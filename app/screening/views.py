@@ -15,6 +15,7 @@ from app.orgs.models import ClassGroup
 from app.screening import services
 from app.screening.forms import CampaignForm
 from app.screening.models import Campaign
+from app.students.models import Student
 
 bp = Blueprint("screening", __name__, template_folder="templates")
 policy.guard_blueprint(bp, roles={Role.TEACHER})
@@ -97,7 +98,7 @@ def campaign_page(campaign_id):
     db.session.commit()
     return render_template("screening/campaign.html", campaign=campaign, roster=roster, results=results,
                            progress=services.campaign_progress(campaign), is_open=campaign.is_open(clock.now()),
-                           close_form=EmptyForm())
+                           participants=services.campaign_participants(campaign), close_form=EmptyForm())
 
 
 @bp.get("/campaigns/<int:campaign_id>/progress.json")
@@ -114,4 +115,21 @@ def close_campaign(campaign_id):
     services.close_campaign(campaign, by=current_user)
     db.session.commit()
     flash(_("The session is closed. Students can no longer submit."), "info")
+    return redirect(url_for("screening.campaign_page", campaign_id=campaign.id))
+
+
+@bp.post("/campaigns/<int:campaign_id>/students/<int:student_id>/end-session")
+def end_student_session(campaign_id, student_id):
+    """End one student's session: someone joined as a classmate, or a shared device was left signed in."""
+    campaign = policy.get_visible_or_404(current_user, Campaign, campaign_id)
+    student = policy.get_visible_or_404(current_user, Student, student_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        services.end_student_session(campaign, student, by=current_user)
+    except services.ScreeningError:
+        abort(404)  # the student never joined this campaign
+    db.session.commit()
+    flash(_("%(name)s's session has ended on every device. The student can join again with the code.",
+            name=student.name), "info")
     return redirect(url_for("screening.campaign_page", campaign_id=campaign.id))

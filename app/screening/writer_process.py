@@ -78,7 +78,7 @@ def writer_for(app):
 def _submission_message(sub) -> bytes:
     return marshal.dumps((sub.campaign_id, sub.student_id, sub.scale_code, sub.scale_version, sub.answers,
                           sub.idempotency_key, sub.started_at.isoformat() if sub.started_at else None,
-                          sub.received_at.isoformat()))
+                          sub.received_at.isoformat(), sub.session_generation))
 
 
 class RemoteWriter:
@@ -232,10 +232,11 @@ class _Intake:
 
     def _submission(self, message):
         try:
-            campaign_id, student_id, scale, version, answers, key, started_at, received_at = marshal.loads(message)
+            (campaign_id, student_id, scale, version, answers, key, started_at, received_at,
+             generation) = marshal.loads(message)
             return intake.prepare(self.registry, campaign_id, student_id, scale, version, answers, key,
                                   datetime.fromisoformat(started_at) if started_at else None,
-                                  datetime.fromisoformat(received_at), waitable=False)
+                                  datetime.fromisoformat(received_at), waitable=False, session_generation=generation)
         except Exception:  # a message this process cannot read
             logger.exception("unreadable submission from a worker")
             return None

@@ -154,6 +154,16 @@ def test_the_wire_format_round_trips_every_outcome():
     assert isinstance(outcomes[failed.idempotency_key][0], intake.NotStored)
 
 
+def test_the_wire_format_carries_the_student_tokens_session_generation(app):
+    # The writer process refuses a submission whose token a teacher ended (intake._decide): it must get the
+    # generation the worker read from the token.
+    sub = intake.Submission(1, 2, "PHQ-9", "1", [0] * 9, str(uuid.uuid4()), None, intake.clock.now(), 3)
+    process = writer_process._Intake.__new__(writer_process._Intake)
+    process.registry = app.extensions["scales"]
+    received = process._submission(writer_process._submission_message(sub))
+    assert (received.campaign_id, received.student_id, received.session_generation) == (1, 2, 3)
+
+
 def test_socket_directories_of_killed_servers_are_removed_at_the_next_start(tmp_path, monkeypatch):
     monkeypatch.setattr(writer_process.tempfile, "gettempdir", lambda: str(tmp_path))
     stale = tmp_path / (writer_process.SOCKET_DIR_PREFIX + "killed")

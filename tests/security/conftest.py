@@ -115,7 +115,7 @@ def case(app, world):
                                                                     Notification.read_at.is_(None)).order_by(Notification.id))
         db.session.commit()
         ns = SimpleNamespace(
-            student=students[0].id, student2=students[2].id, referral=referral.id, referral_sent=referral_sent.id,
+            student=students[0].id, student2=students[2].id, joined_student=students[3].id, referral=referral.id, referral_sent=referral_sent.id,
             alert=alert0.id, campaign=campaign.id, class_id=world.class_id, user=teacher2.id, lang="en",
             static_file="css/app.css", session_code=campaign.session_code, hospital_id=world.hospital_id,
             join_as=world.students[4], world=world,
@@ -209,12 +209,23 @@ def actor_client(app, client_factory, case, role, relation):
 SKIPPED_TABLES = {"audit_events", "alembic_version", "monthly_figures", "campaign_figures"}
 
 
-def snapshot(app):
+# The lock rule's bookkeeping (app/accounts/lockout.py): a refused proof of identity (a wrong current password)
+# is counted, and the fifth locks the account and ends its sessions, by design. Hostile-input checks leave it out.
+LOCK_BOOKKEEPING = {"sign_in_throttles": None, "users": {"failed_logins", "locked_until", "session_version"}}
+
+
+def _rows(name, left_out=()):
+    columns = [c.name for c in db.metadata.tables[name].columns if c.name not in left_out]
+    return sorted(map(tuple, db.session.execute(text(f"SELECT {', '.join(columns)} FROM {name}")).all()), key=repr)
+
+
+def snapshot(app, without_lock_bookkeeping=False):
     """Every row of every table except the audit trail, to prove that nothing changed."""
+    skipped = dict(LOCK_BOOKKEEPING) if without_lock_bookkeeping else {}
     with app.app_context():
-        tables = [t.name for t in db.metadata.sorted_tables if t.name not in SKIPPED_TABLES]
-        state = {name: sorted(map(tuple, db.session.execute(text(f"SELECT * FROM {name}")).all()), key=repr)
-                 for name in tables}
+        tables = [t.name for t in db.metadata.sorted_tables if t.name not in SKIPPED_TABLES
+                  and (t.name not in skipped or skipped[t.name])]
+        state = {name: _rows(name, skipped.get(name) or ()) for name in tables}
         db.session.remove()
     return state
 

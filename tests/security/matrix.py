@@ -290,6 +290,10 @@ ROUTES = [
     Route("screening.campaign_page", "GET", "read", staff(homeroom=NOT_FOUND, teacher=SCHOOL_OBJECT, doctor=NOT_FOUND, admin=NOT_FOUND)),
     Route("screening.campaign_progress", "GET", "read", staff(homeroom=NOT_FOUND, teacher=SCHOOL_OBJECT, doctor=NOT_FOUND, admin=NOT_FOUND)),
     Route("screening.close_campaign", "POST", "update", staff(homeroom=NOT_FOUND, teacher=SCHOOL_WRITE, doctor=NOT_FOUND, admin=NOT_FOUND)),
+    # authedge: ending a student's session (student 3 joined the case campaign); the student must be visible too.
+    Route("screening.end_student_session", "POST", "update",
+          staff(homeroom=NOT_FOUND, teacher=SCHOOL_WRITE, doctor=NOT_FOUND, admin=NOT_FOUND),
+          args={"student_id": "joined_student"}),
 
     # --- risk ----------------------------------------------------------------------------------------
     Route("risk.alert_list", "GET", "read", staff(homeroom=NOT_FOUND, teacher=OK, doctor=OK, admin=OK)),

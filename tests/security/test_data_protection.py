@@ -37,6 +37,9 @@ def _record_canaries(client_factory, case):
     r = teacher.post(f"/students/{case.student2}/refer", {"hospital_id": case.hospital_id, "urgency": "high",
                                                           "reason": CANARY + "-referral", "alert_id": 0})
     assert r.status_code == 302
+    admin = login_as(client_factory, "admin")  # break-glass: the reason is clinical text too, audit trail included
+    r = admin.post(f"/students/{case.student}/break-glass", {"reason": CANARY + "-break-glass, the hotline called"})
+    assert r.status_code == 302
     return doctor
 
 
@@ -47,7 +50,8 @@ def test_canary_in_clinical_text_is_in_no_database_file(app, client_factory, cas
     with app.app_context():
         raw = db.session.execute(text("SELECT findings FROM assessments")).scalars().all() + \
             db.session.execute(text("SELECT conditions FROM return_decisions")).scalars().all() + \
-            db.session.execute(text("SELECT reason FROM referrals")).scalars().all()
+            db.session.execute(text("SELECT reason FROM referrals")).scalars().all() + \
+            db.session.execute(text("SELECT reason FROM break_glass_accesses")).scalars().all()
         db.session.remove()
     assert raw and all(value.startswith("gAAAAA") and "CANARY" not in value for value in raw if value)
     if url.startswith("sqlite:///"):

@@ -64,7 +64,7 @@ def _other_ids(case):
 def _check(app, client, response, before, where):
     assert response.status_code < 500, f"{where}: {response.status_code}"
     if response.status_code >= 400:
-        assert snapshot(app) == before, f"{where}: rejected with {response.status_code} but the database changed"
+        assert snapshot(app, without_lock_bookkeeping=True) == before, f"{where}: rejected with {response.status_code} but the database changed"
     elif response.status_code == 302:
         follow = client.get(response.headers["Location"])
         assert follow.status_code < 500 and SCRIPT not in follow.get_data(as_text=True), f"{where}: not escaped"
@@ -81,9 +81,27 @@ def test_hand_written_hostile_values_in_every_field(app, client_factory, case, r
         for value in HOSTILE + _other_ids(case) + [[str(case.world.other_class_id), "x"]]:
             # Fresh valid fields for every request: an uploaded file's stream is read (and closed) by the one before.
             data = dict(route.data(case) if route.data else {}, **{field: value})
-            before = snapshot(app)
+            before = snapshot(app, without_lock_bookkeeping=True)
             response = client.post(url, data, headers=headers)
             _check(app, client, response, before, f"{route.endpoint} {field}={str(value)[:40]!r}")
+            if response.status_code == 302 and response.headers["Location"] == "/login":
+                # Five wrong current passwords locked the account (the lock rule): unlock it, sign in again.
+                _unlock_everyone(app)
+                client, headers, _visible = actor_client(app, client_factory, case, role, relation)
+
+
+def _unlock_everyone(app):
+    from sqlalchemy import select
+
+    from app.accounts import lockout
+    from app.accounts.models import User
+    from app.extensions import db
+
+    with app.app_context():
+        for user in db.session.scalars(select(User)):
+            lockout.clear(user)
+        db.session.commit()
+        db.session.remove()
 
 
 @pytest.mark.parametrize("route", FORM_ROUTES, ids=[f"{r.endpoint}-{r.method}" for r in FORM_ROUTES])
@@ -96,7 +114,7 @@ def test_generated_hostile_forms(app, actor, case, route, values):
     client, headers, _visible = actor(*_allowed_actor(route))
     url = _url(app, case, route)
     data = dict(route.data(case) if route.data else {}, **values)
-    before = snapshot(app)
+    before = snapshot(app, without_lock_bookkeeping=True)
     _check(app, client, client.post(url, data, headers=headers), before, f"{route.endpoint} {values!r:.200}")
 
 
@@ -116,11 +134,11 @@ def test_generated_hostile_json(app, actor, case, route, body):
     valid = route.json(case)
     if isinstance(body, dict):
         body = dict(valid, **body)
-    before = snapshot(app)
+    before = snapshot(app, without_lock_bookkeeping=True)
     response = client.http.post(url, json=body, headers=headers)
     assert response.status_code < 500, (body, response.status_code)
     if response.status_code >= 400:
-        assert snapshot(app) == before
+        assert snapshot(app, without_lock_bookkeeping=True) == before
         assert response.is_json and "error" in response.get_json()
 
 
@@ -187,10 +205,10 @@ def test_impossible_ids_and_nul_characters_in_the_url(app, client_factory, case,
         values.update({a: 10**20 for a in int_args})
         with app.test_request_context():
             url = url_for(route.endpoint, **values)
-        before = snapshot(app)
+        before = snapshot(app, without_lock_bookkeeping=True)
         response = client.get(url, headers=headers) if route.method == "GET" else client.post(url, {}, headers=headers)
         assert response.status_code == 404, url
-        assert snapshot(app) == before
+        assert snapshot(app, without_lock_bookkeeping=True) == before
     url = _url(app, case, route)
     if route.method == "GET":
         path, base = _split(url)

@@ -1,5 +1,5 @@
-"""Brute force: per-address and per-account limits on staff login, per-address and per-student limits on
-the student session entry; with Redis storage several workers share the counts."""
+"""Brute force: per-address limits on staff login (per account: tests/security/test_lockout.py), per-address and
+per-student limits on the student session entry; with Redis storage several workers share the counts."""
 import json
 import os
 import subprocess
@@ -13,7 +13,7 @@ from app import create_app
 from app.extensions import limiter
 
 ROOT = Path(__file__).resolve().parents[2]
-LIMITS = {"LOGIN_RATE_LIMIT": "3 per minute", "LOGIN_ACCOUNT_RATE_LIMIT": "4 per 15 minutes",
+LIMITS = {"LOGIN_RATE_LIMIT": "3 per minute",
           "STUDENT_SESSION_RATE_LIMIT": "3 per minute", "STUDENT_NUMBER_RATE_LIMIT": "4 per 15 minutes"}
 
 
@@ -47,10 +47,8 @@ def test_login_is_limited_per_address(limited):
     assert _login(_client(limited, "10.0.0.2"), "user9") == 401  # another address still may try
 
 
-def test_login_is_limited_per_account_across_addresses(limited):
-    codes = [_login(_client(limited, f"10.0.1.{i}"), "homeroom") for i in range(5)]
-    assert codes == [401, 401, 401, 401, 429]
-    assert _login(_client(limited, "10.0.1.99"), "doctor") == 401  # other accounts are not affected
+# Per account, staff sign-in is slowed down per client (tests/security/test_lockout.py), not by a limit that any
+# stranger could use up for the account's owner.
 
 
 def _join(client, number, code="NOSUCH"):

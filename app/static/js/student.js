@@ -174,6 +174,14 @@
         acknowledge(item, res.status === 409 ? null : res.data);
         return sendPending();
       }
+      if (res.status === 401 && res.data.error && res.data.error.code === "session_ended") {
+        // A teacher ended this session (someone joined as a classmate): nothing typed here may be sent under
+        // the next student's session on this device.
+        store.clear(); state.token = null; offline(false);
+        $("student_number").value = ""; $("birth_date").value = "";  // the next student types their own
+        show("join"); var err = $("join-error"); err.textContent = res.data.error.message; err.hidden = false;
+        return;
+      }
       if (res.status === 401) { offline(true, (res.data.error && res.data.error.message) || T.genericError); return; }
       if (res.status >= 400 && res.status < 500) {
         drop(item);
