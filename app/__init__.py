@@ -81,7 +81,18 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     _register_error_handlers(app)
     _register_cli(app)
     _register_template_helpers(app)
+    _trust_proxies(app)
     return app
+
+
+def _trust_proxies(app):
+    """Behind TRUSTED_PROXIES reverse proxies (nginx), take the client's address and scheme from the headers they
+    set, so that rate limits count the real client; with none (the default) a forged header changes nothing."""
+    count = app.config["TRUSTED_PROXIES"]
+    if count > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)
 
 
 def _ensure_secrets(app):
@@ -215,6 +226,10 @@ def _register_blueprints(app):
 
     for bp in (account_admin_bp, audit_bp):
         app.register_blueprint(bp)
+    from app.monitoring import views as monitoring
+
+    app.register_blueprint(monitoring.bp)
+    monitoring.init_app(app)
 
 
 SECURITY_HEADERS = (
