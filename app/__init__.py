@@ -53,6 +53,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     app.session_interface = CookieSessionInterface(without_cookie_under=API_PATH)
     app.config.from_object(config_class)
     app.config.update(overrides)
+    app.config["CONFIG_NAME"] = config_name  # a second app on another database (backup checks) uses the same
     _ensure_secrets(app)
     crypto.configure(app.config["CLINICAL_DATA_KEYS"])
     crisis.init_app(app)  # a malformed LOCAL_CRISIS_LINES stops the start-up
@@ -342,6 +343,9 @@ def _register_cli(app):
 
     register(app)
     app.cli.add_command(alerts_cli, "alerts")
+    from app.backups.cli import backup_cli
+
+    app.cli.add_command(backup_cli)
 
 
 def _register_template_helpers(app):
