@@ -241,3 +241,27 @@ def test_prune_deletes_what_the_rotation_does_not_keep(app, tmp_path):
     # newest backup of the one not yet kept (Sun 22 March); March's newest is already kept.
     expected = {f"xinqiao-{start + timedelta(days=n):%Y%m%dT%H%M%SZ}" for n in (20, 27, 28, 29)}
     assert {p.name for p in directory.iterdir()} == expected | {"unrelated-folder"}  # only backups are deleted
+
+
+def test_on_postgresql_the_dump_and_the_manifest_see_the_same_moment(app, world, monkeypatch, tmp_path):
+    """pg_dump runs on the snapshot of the transaction that counted the rows: a commit that lands in between is
+    in neither, so the manifest describes exactly the dump."""
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    if not url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only (TEST_DATABASE_URL): SQLite's copy is one step of the backup API")
+    from app.backups import engines
+
+    counted = engines.describe
+
+    def describe_then_someone_commits(connection):
+        facts = counted(connection)
+        with create_engine(url).begin() as other:  # another session commits after the counting
+            other.execute(text("INSERT INTO hospitals (name) VALUES ('Committed meanwhile')"))
+        return facts
+
+    monkeypatch.setattr(engines, "describe", describe_then_someone_commits)
+    backup = _backup(app, tmp_path)
+    monkeypatch.setattr(engines, "describe", counted)
+    code, output = _cli(app, "backup", "verify", str(backup))
+    assert code == 0, output
+    assert b"Committed meanwhile" not in _backup_text(backup)
