@@ -22,6 +22,7 @@ NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin
 pytestmark = pytest.mark.skipif(NGINX is None, reason="nginx is not installed: deploy tests skipped "
                                                       "(apt-get install -y nginx-light)")
 DEPLOY = ROOT / "deploy"
+REDIS = shutil.which("redis-server")  # without it the rate limits are counted in memory by one worker
 
 
 def _substitute(text, replacements):
@@ -58,7 +59,7 @@ class Deployment:
         self.run.mkdir(mode=0o700)
         self.cert, self.key = self_signed_certificate(tmp_path)
         self.settings = settings
-        self.gunicorn = self.nginx = None
+        self.gunicorn = self.nginx = self.redis = None
         self.database_url = app.config["SQLALCHEMY_DATABASE_URI"]
         self.keys = app.config["CLINICAL_DATA_KEYS"]
 
@@ -71,15 +72,28 @@ class Deployment:
         command, unit_env = unit_command("xinqiao.service")
         command = [part.replace("/srv/xinqiao", str(ROOT)).replace("127.0.0.1:8000", f"127.0.0.1:{self.app_port}")
                    .replace("/run/xinqiao", str(self.run)) for part in command]
-        command += ["--workers", "1"]  # rate limits in memory here (Redis in the env file): one worker counts all
         env = dict(os.environ, **env_file(), **{k: v.replace("/run/xinqiao", str(self.run)) for k, v in unit_env.items()})
+        if REDIS:  # the unit's workers share their rate-limit counts through a Redis set up as deploy/redis says
+            env["RATELIMIT_STORAGE_URI"] = _substitute(env["RATELIMIT_STORAGE_URI"], [(":6379/", f":{self._redis()}/")])
+        else:
+            env["RATELIMIT_STORAGE_URI"] = "memory://"
+            command += ["--workers", "1"]  # counts in memory: one worker must count them all
         env.update(DATABASE_URL=self.database_url, SECRET_KEY="deploy-test-" + "x" * 40, CLINICAL_DATA_KEYS=self.keys,
-                   RATELIMIT_STORAGE_URI="memory://", XINQIAO_INSTANCE_DIR=str(self.tmp / "instance"),
-                   BACKUP_DIR=str(self.tmp / "backups"), PYTHONPATH=str(ROOT), **self.settings)
+                   XINQIAO_INSTANCE_DIR=str(self.tmp / "instance"), BACKUP_DIR=str(self.tmp / "backups"),
+                   PYTHONPATH=str(ROOT), **self.settings)
         log = open(self.tmp / "gunicorn.log", "ab")
         self.gunicorn = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True)
         log.close()
         _wait(lambda: _plain_status(self.app_port, "/healthz") == 200, self.gunicorn, self.tmp / "gunicorn.log")
+
+    def _redis(self) -> int:
+        port = free_port()
+        self.redis = subprocess.Popen([REDIS, str(DEPLOY / "redis" / "xinqiao.conf"), "--port", str(port), "--dir",
+                                       str(self.tmp)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                      start_new_session=True)
+        _wait(lambda: _redis_answers(port), self.redis, os.devnull)
+        self.redis_port = port
+        return port
 
     def _start_nginx(self):
         site = _substitute((DEPLOY / "nginx" / "xinqiao.conf").read_text(), [
@@ -117,7 +131,7 @@ http {{
         _wait(lambda: _plain_status(self.http_port, "/") is not None, self.nginx, self.tmp / "nginx-error.log")
 
     def stop(self):
-        for proc in (self.nginx, self.gunicorn):
+        for proc in (self.nginx, self.gunicorn, self.redis):
             if proc is not None and proc.poll() is None:
                 os.killpg(proc.pid, 15)
                 try:
@@ -137,6 +151,15 @@ http {{
             return response.status, response.headers, response.read()
         finally:
             conn.close()
+
+
+def _redis_answers(port):
+    import redis
+
+    try:
+        return redis.Redis(port=port, socket_timeout=1).ping()
+    except redis.exceptions.ConnectionError:
+        return False
 
 
 def _plain_status(port, path):
@@ -203,6 +226,11 @@ def test_the_clients_own_address_reaches_the_rate_limits_and_a_forged_one_does_n
     for n in range(3):
         _join(deployment, "127.0.0.3", f"B{n + 1}", forged=f"10.1.2.{n}")
     assert _join(deployment, "127.0.0.3", "B9", forged="10.9.9.9") == 429
+    if REDIS:  # the unit's two workers counted together in Redis
+        import redis
+
+        assert (deployment.tmp / "gunicorn.log").read_text().count("Booting worker") == 2
+        assert redis.Redis(port=deployment.redis_port).keys("*xinqiao*"), redis.Redis(port=deployment.redis_port).keys()
 
 
 def test_metrics_are_not_served_through_the_proxy_but_to_the_local_scraper(deployment):
