@@ -17,6 +17,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from app.core import clock
@@ -201,8 +202,13 @@ class PostgresEngine:
         """A new, empty database beside the configured one (the role needs CREATEDB), dropped after the check."""
         parsed = make_url(self.url)
         name = f"{parsed.database}_verify_{secrets.token_hex(4)}"
-        with connect(parsed.set(database="postgres").render_as_string(hide_password=False)) as admin:
-            admin.execution_options(isolation_level="AUTOCOMMIT").execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            with connect(parsed.set(database="postgres").render_as_string(hide_password=False)) as admin:
+                admin.execution_options(isolation_level="AUTOCOMMIT").execute(text(f'CREATE DATABASE "{name}"'))
+        except SQLAlchemyError as exc:
+            raise BackupError(f"cannot create the scratch database {name} to verify in (the role needs CREATEDB, "
+                              f"and pg_hba.conf must let it connect to the database postgres): "
+                              f"{getattr(exc, 'orig', exc)}") from exc
         return parsed.set(database=name).render_as_string(hide_password=False)
 
     def drop_scratch(self, url: str) -> None:

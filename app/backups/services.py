@@ -22,7 +22,8 @@ logger = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
 PREFIX = "xinqiao-"
-PARTIAL = ".partial-"
+PARTIAL = ".partial-"      # a backup being written (renamed when whole)
+VERIFYING = ".verify-"     # a scratch copy being checked (removed after)
 FORMAT = 1
 
 
@@ -149,7 +150,8 @@ def backups_to_keep(created: list[datetime], keep_daily: int, keep_weekly: int, 
 
 def prune_backups(directory: str | Path, keep_daily: int, keep_weekly: int, keep_monthly: int,
                   dry_run: bool = False) -> tuple[list[Path], list[Path]]:
-    """Delete the backups the rotation does not keep, and unfinished ones older than a day. (kept, deleted)."""
+    """Delete the backups the rotation does not keep, and leftovers of interrupted runs older than a day.
+    Returns (kept, deleted)."""
     backups = list_backups(directory)
     created = [datetime.fromisoformat(manifest["created_at"]) for _path, manifest in backups]
     keep = backups_to_keep(created, keep_daily, keep_weekly, keep_monthly)
@@ -158,7 +160,8 @@ def prune_backups(directory: str | Path, keep_daily: int, keep_weekly: int, keep
     cutoff = clock.now().timestamp() - timedelta(days=1).total_seconds()
     directory = Path(directory)
     if directory.is_dir():
-        deleted += [p for p in directory.iterdir() if p.name.startswith(PARTIAL) and p.stat().st_mtime < cutoff]
+        deleted += [p for p in directory.iterdir()
+                    if p.name.startswith((PARTIAL, VERIFYING)) and p.stat().st_mtime < cutoff]
     if not dry_run:
         for path in deleted:
             shutil.rmtree(path)
@@ -180,7 +183,7 @@ def verify_backup(backup: str | Path, database_url: str | None = None) -> Report
         report.problems.append(f"{manifest['file']} is missing or does not match its checksum (changed or damaged)")
         return report
     report.checks.append("checksum matches the manifest")
-    work = Path(tempfile.mkdtemp(prefix=".verify-", dir=backup.parent))  # beside the backups, not in /tmp
+    work = Path(tempfile.mkdtemp(prefix=VERIFYING, dir=backup.parent))  # beside the backups, not in /tmp
     scratch = None
     try:
         if engine.name == "sqlite":  # never open the backup itself: opening may write to it
