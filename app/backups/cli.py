@@ -5,6 +5,7 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import AppGroup
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.backups import services
 from app.backups.engines import BackupError
@@ -30,7 +31,7 @@ def create_command(directory):
     """Copy the database while the server runs, with a manifest; prints where it went."""
     try:
         path = services.create_backup(_directory(directory))
-    except BackupError as exc:
+    except (BackupError, SQLAlchemyError) as exc:
         raise click.ClickException(str(exc)) from exc
     manifest = services.read_manifest(path)
     click.echo(f"backup written: {path}")
@@ -50,7 +51,7 @@ def verify_command(backup, directory):
         path = Path(backup) if backup else services.latest_backup(_directory(directory))
         click.echo(f"verifying {path}")
         report = services.verify_backup(path)
-    except BackupError as exc:
+    except (BackupError, SQLAlchemyError) as exc:
         raise click.ClickException(str(exc)) from exc
     _print_report(report)
     if not report.ok:
@@ -67,7 +68,7 @@ def restore_command(backup, overwrite):
     db.engine.dispose()  # nothing of this process keeps the old database open
     try:
         report = services.restore_backup(Path(backup), overwrite=overwrite)
-    except BackupError as exc:
+    except (BackupError, SQLAlchemyError) as exc:
         raise click.ClickException(str(exc)) from exc
     _print_report(report)
     if not report.ok:

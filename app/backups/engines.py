@@ -15,7 +15,7 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import column, create_engine, func, inspect, literal, select, table, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
@@ -52,10 +52,12 @@ def describe(connection) -> dict:
     tables = sorted(inspect(connection).get_table_names())
     if "alembic_version" not in tables:
         raise BackupError("the database has no schema revision (alembic_version): is it XinQiao's, and migrated?")
-    counts = {table: connection.execute(text(f'SELECT count(*) FROM "{table}"')).scalar() for table in tables}
+    # Table names from the database's own catalogue, quoted by SQLAlchemy.
+    counts = {name: connection.execute(select(func.count()).select_from(table(name))).scalar() for name in tables}
     head = None
     if "audit_events" in tables:
-        head = connection.execute(text("SELECT hash FROM audit_events ORDER BY id DESC LIMIT 1")).scalar()
+        head = connection.execute(select(column("hash")).select_from(table("audit_events"))
+                                  .order_by(column("id").desc()).limit(1)).scalar()
     return {"schema_revision": connection.execute(text("SELECT version_num FROM alembic_version")).scalar(),
             "row_counts": counts, "audit": {"events": counts.get("audit_events", 0), "head": head}}
 
@@ -64,7 +66,14 @@ def has_data(url: str) -> bool:
     """Whether any table other than the schema revision holds a row (a database a restore would overwrite)."""
     with connect(url) as connection:
         tables = [t for t in inspect(connection).get_table_names() if t != "alembic_version"]
-        return any(connection.execute(text(f'SELECT 1 FROM "{t}" LIMIT 1')).first() for t in tables)
+        return any(connection.execute(select(literal(1)).select_from(table(name)).limit(1)).first()
+                   for name in tables)
+
+
+def _run(connection, statement: str, database: str) -> None:
+    """CREATE or DROP DATABASE (outside a transaction) with the name quoted as an identifier."""
+    quoted = connection.dialect.identifier_preparer.quote_identifier(database)
+    connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(statement.format(quoted))
 
 
 def _tail(log) -> str:
@@ -204,7 +213,7 @@ class PostgresEngine:
         name = f"{parsed.database}_verify_{secrets.token_hex(4)}"
         try:
             with connect(parsed.set(database="postgres").render_as_string(hide_password=False)) as admin:
-                admin.execution_options(isolation_level="AUTOCOMMIT").execute(text(f'CREATE DATABASE "{name}"'))
+                _run(admin, "CREATE DATABASE {}", name)
         except SQLAlchemyError as exc:
             raise BackupError(f"cannot create the scratch database {name} to verify in (the role needs CREATEDB, "
                               f"and pg_hba.conf must let it connect to the database postgres): "
@@ -214,8 +223,7 @@ class PostgresEngine:
     def drop_scratch(self, url: str) -> None:
         parsed = make_url(url)
         with connect(parsed.set(database="postgres").render_as_string(hide_password=False)) as admin:
-            admin.execution_options(isolation_level="AUTOCOMMIT").execute(
-                text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
+            _run(admin, "DROP DATABASE IF EXISTS {} WITH (FORCE)", parsed.database)
 
     def load(self, backup_file: Path, url: str, *, overwrite: bool) -> None:
         """pg_restore's SQL into one psql transaction; with `overwrite` the public schema is emptied first, in

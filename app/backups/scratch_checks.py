@@ -5,7 +5,7 @@ from pathlib import Path
 from alembic.script import ScriptDirectory
 from flask import current_app
 from flask_migrate import upgrade
-from sqlalchemy import text
+from sqlalchemy import column, select, table
 
 from app.core import crypto
 from app.extensions import db
@@ -65,8 +65,9 @@ def _check_keys_open_every_value(report) -> None:
     from app.security_cli import encrypted_columns
 
     opened = failed = 0
-    for table, column in encrypted_columns():
-        for (token,) in db.session.execute(text(f"SELECT {column} FROM {table} WHERE {column} IS NOT NULL")):
+    for table_name, column_name in encrypted_columns():
+        value = column(column_name)
+        for (token,) in db.session.execute(select(value).select_from(table(table_name)).where(value.is_not(None))):
             try:
                 crypto.decrypt(token)
                 opened += 1
