@@ -130,6 +130,17 @@ class Config:
     # "number=name;number=name" (app/screening/crisis.py).
     LOCAL_CRISIS_LINES = os.environ.get("LOCAL_CRISIS_LINES", "")
 
+    # --- running for years (deploy/, README "Going live") ---
+    # Reverse proxies in front of gunicorn that set X-Forwarded-For and X-Forwarded-Proto (1 behind the nginx of
+    # deploy/). 0 trusts no such header: the address a rate limit counts is the connection's.
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
+    # Who may read /metrics: addresses or networks, comma-separated. A request that came through a proxy never may.
+    METRICS_ALLOWED_IPS = os.environ.get("METRICS_ALLOWED_IPS", "127.0.0.1,::1")
+    # /healthz says "degraded" when the scheduled alert sweep has not run for this long.
+    SWEEP_STALE_MINUTES = int(os.environ.get("SWEEP_STALE_MINUTES", "5"))
+    # Where `flask backup create` writes; keep it on another disk than the database, and never beside the keys.
+    BACKUP_DIR = os.environ.get("BACKUP_DIR", str(BASE_DIR / "backups"))
+
 
 class DevelopmentConfig(Config):
     DEBUG = False  # the demo serves like production would; set FLASK_DEBUG=1 to debug

@@ -2,7 +2,8 @@
 
 The master starts one submission writer process before the workers and stops it after them
 (app/screening/writer_process.py). Each worker listens on a TCP address with a socket of its own, so that
-connections are spread evenly over them (app/core/serving.py). Command-line options override the settings below.
+connections are spread evenly over them; each server has a control socket and a metrics directory of its own
+(app/core/serving.py). Command-line options override the settings below.
 """
 from app.core.serving import on_starting  # noqa: F401  (gunicorn looks the hooks up by name)
 from app.screening.writer_process import on_exit, when_ready  # noqa: F401

@@ -53,6 +53,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     app.session_interface = CookieSessionInterface(without_cookie_under=API_PATH)
     app.config.from_object(config_class)
     app.config.update(overrides)
+    app.config["CONFIG_NAME"] = config_name  # a second app on another database (backup checks) uses the same
     _ensure_secrets(app)
     crypto.configure(app.config["CLINICAL_DATA_KEYS"])
     crisis.init_app(app)  # a malformed LOCAL_CRISIS_LINES stops the start-up
@@ -81,7 +82,18 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     _register_error_handlers(app)
     _register_cli(app)
     _register_template_helpers(app)
+    _trust_proxies(app)
     return app
+
+
+def _trust_proxies(app):
+    """Behind TRUSTED_PROXIES reverse proxies (nginx), take the client's address and scheme from the headers they
+    set, so that rate limits count the real client; with none (the default) a forged header changes nothing."""
+    count = app.config["TRUSTED_PROXIES"]
+    if count > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)
 
 
 def _ensure_secrets(app):
@@ -218,6 +230,10 @@ def _register_blueprints(app):
     for bp in (account_admin_bp, audit_bp):
         app.register_blueprint(bp)
     _register_setting_up(app)
+    from app.monitoring import views as monitoring
+
+    app.register_blueprint(monitoring.bp)
+    monitoring.init_app(app)
 
 
 def _register_setting_up(app):
@@ -342,6 +358,9 @@ def _register_cli(app):
 
     register(app)
     app.cli.add_command(alerts_cli, "alerts")
+    from app.backups.cli import backup_cli
+
+    app.cli.add_command(backup_cli)
 
 
 def _register_template_helpers(app):

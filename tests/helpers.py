@@ -52,3 +52,34 @@ def flask_command(*args, env, timeout=180):
     """`flask --app wsgi …` in a fresh process, as a person runs it from the repository (a CompletedProcess)."""
     return subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=timeout)
+
+
+def empty_database_like(url, tmp_path, name):
+    """A new, empty database on the same engine as `url` (SQLite: a file under tmp_path; PostgreSQL: a database
+    beside it, created afresh); for restoring a backup into."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    if url.startswith("sqlite"):
+        return f"sqlite:///{tmp_path / (name + '.sqlite')}"
+    base = make_url(url)
+    target = f"{base.database}_{name}"
+    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{target}"'))
+    admin.dispose()
+    return base.set(database=target).render_as_string(hide_password=False)
+
+
+def drop_database(url):
+    """Drop a PostgreSQL database made by empty_database_like (a SQLite file goes with tmp_path)."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    if url.startswith("postgresql"):
+        base = make_url(url)
+        admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{base.database}" WITH (FORCE)'))
+        admin.dispose()

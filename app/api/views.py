@@ -12,6 +12,7 @@ from app.api.openapi import OPENAPI
 from app.auth import policy
 from app.core import clock
 from app.extensions import csrf, db, limiter
+from app.monitoring import metrics
 from app.notifications import services as notifications
 from app.screening import crisis, intake, services as screening
 from app.screening.models import Campaign
@@ -186,6 +187,7 @@ def submit_response():
         receipt = current_app.extensions["submission_writer"].submit(
             submission, timeout=current_app.config["SUBMISSION_WAIT_SECONDS"])
     except screening.ScreeningError as exc:
+        metrics.count_submission_refused(exc.code)
         status = 409 if exc.code in ("already_submitted", "idempotency_key_reused") else 422
         if exc.code == "session_ended":
             status = 401  # the page asks the student to enter the code again
@@ -198,9 +200,11 @@ def submit_response():
     except (intake.NotStored, DBAPIError):
         # Not stored, or stored without the answer reaching us: the page retries with the same key, which
         # stores it once or answers with the stored row.
+        metrics.count_submission_not_stored()
         response, status = error(503, "try_again")
         response.headers["Retry-After"] = "2"
         return response, status
+    metrics.count_submission_stored(receipt.created)
     if submission.mail_pending:
         notifications.mail_after_response()
     return jsonify(receipt_payload(receipt)), 201 if receipt.created else 200

@@ -1,11 +1,32 @@
-"""How gunicorn's workers listen: gunicorn.conf.py's `on_starting` hook (the benchmark's settings use it too)."""
+"""How gunicorn serves: gunicorn.conf.py's `on_starting` hook (the benchmark's settings use it too).
+
+Each worker listens on its own socket; each server has its own control socket; the processes' metrics counters
+are written to a directory of this server's own.
+"""
+import atexit
+import glob
 import os
+import re
+import shutil
 import socket
+import sys
+import tempfile
+from pathlib import Path
 
 from gunicorn import util
 
+METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"  # read by prometheus-client in every process (app/monitoring/metrics.py)
+METRICS_DIR_PREFIX = "xinqiao-metrics-"
+
 
 def on_starting(server):
+    """Before the master binds or starts anything: sockets, control socket, metrics directory."""
+    listen_separately(server)
+    own_control_socket(server)
+    own_metrics_directory()
+
+
+def listen_separately(server):
     """Give each worker its own listening socket where that is safe (gunicorn's `reuse_port`): the kernel then
     spreads new connections evenly over the workers.
 
@@ -43,3 +64,57 @@ def _free(address) -> bool:
         except OSError:
             return False
     return True
+
+
+def own_control_socket(server):
+    """Gunicorn's control socket (for `gunicornc`) defaults to one path per user ($XDG_RUNTIME_DIR/gunicorn.ctl
+    or ~/.gunicorn/gunicorn.ctl): a second server of the same user removes the first one's at its start, and
+    its own at its exit. Unless the operator chose a path (--control-socket, as deploy/ does) or none
+    (--no-control-socket), each server gets one named after the address it listens on: only one server can
+    hold an address, and one that fails to bind stops before it makes its control socket."""
+    cfg = server.cfg
+    setting = cfg.settings["control_socket"]
+    if cfg.control_socket_disable or setting.value != setting.default or not cfg.address:
+        return
+    first = cfg.address[0]
+    name = f"{first[0]}-{first[1]}" if isinstance(first, tuple) else str(first)
+    name = re.sub(r"[^A-Za-z0-9.-]+", "_", name)
+    cfg.set("control_socket", os.path.join(os.path.dirname(setting.default), f"xinqiao-{name}.ctl"))
+
+
+def own_metrics_directory():
+    """Point prometheus-client's multiprocess mode at a directory of this server's own, empty at the start.
+
+    Workers and the writer process inherit the setting; the scrape sums every process's file. An operator's
+    PROMETHEUS_MULTIPROC_DIR (a systemd RuntimeDirectory) is emptied here; otherwise a private temporary
+    directory is made and removed when the master exits (or, after a crash, at the next start).
+    """
+    path = os.environ.get(METRICS_DIR_ENV)
+    if path:
+        os.makedirs(path, mode=0o700, exist_ok=True)
+        for stale in glob.glob(os.path.join(path, "*.db")):
+            os.unlink(stale)
+    else:
+        _remove_stale_metrics_directories()
+        master = os.getpid()
+        path = tempfile.mkdtemp(prefix=f"{METRICS_DIR_PREFIX}{master}-")
+        os.environ[METRICS_DIR_ENV] = path
+        # Forked workers inherit atexit handlers: only the master removes the directory.
+        atexit.register(lambda: os.getpid() == master and shutil.rmtree(path, ignore_errors=True))
+    values = sys.modules.get("prometheus_client.values")
+    if values is not None:  # imported before the setting: metrics made from now on use the files
+        values.ValueClass = values.get_value_class()
+
+
+def _remove_stale_metrics_directories():
+    """Directories of masters that were killed (nothing removed them): their pid is gone."""
+    for directory in Path(tempfile.gettempdir()).glob(METRICS_DIR_PREFIX + "*"):
+        try:
+            pid = int(directory.name[len(METRICS_DIR_PREFIX):].split("-", 1)[0])
+            if directory.stat().st_uid != os.getuid():
+                continue
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(directory, ignore_errors=True)
+        except (ValueError, OSError):
+            continue

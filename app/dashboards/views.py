@@ -15,6 +15,7 @@ from app.dashboards.district_panels import district_dashboard
 from app.dashboards.doctor import doctor_dashboard
 from app.dashboards.teacher import teacher_dashboard
 from app.extensions import db
+from app.monitoring import services as monitoring
 from app.orgs.models import ClassGroup, Hospital, Partnership, School
 from app.risk import services as risk
 from app.risk.models import Alert, AlertStatus
@@ -30,7 +31,8 @@ ACTIVE_ALERTS = (AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED)
 
 def _sweep():
     """Escalation also runs on every dashboard load, so it does not depend on cron alone."""
-    if risk.escalate_overdue_alerts():
+    escalated = risk.escalate_overdue_alerts()
+    if monitoring.record_sweep("page") or escalated:
         db.session.commit()
 
 

@@ -4,6 +4,7 @@ import click
 from flask.cli import AppGroup
 
 from app.extensions import db
+from app.monitoring import services as monitoring
 from app.notifications import services as notifications
 from app.risk import services
 
@@ -20,6 +21,7 @@ def sweep_command():
     even when cron, a systemd timer and dashboard loads sweep at the same minute.
     """
     escalated = services.escalate_overdue_alerts()
+    monitoring.record_sweep("scheduled")  # /healthz and /metrics tell when this stops running
     db.session.commit()
     (sent, failed), (delivered, not_delivered) = notifications.deliver_pending_notices()
     click.echo(f"alerts escalated: {len(escalated)}; mail sent: {sent}; mail failed: {failed}; "

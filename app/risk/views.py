@@ -9,6 +9,7 @@ from app.audit import services as audit
 from app.auth import policy
 from app.core import clock
 from app.extensions import db
+from app.monitoring import services as monitoring
 from app.risk import services
 from app.risk.forms import ConcernForm, ResolveForm
 from app.risk.models import Alert, AlertStatus
@@ -32,7 +33,8 @@ STATUS_FILTERS = {"active": (AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED), "resol
 
 @bp.get("/alerts")
 def alert_list():
-    if services.escalate_overdue_alerts():  # escalation runs on every look at the list, not only from cron
+    escalated = services.escalate_overdue_alerts()  # escalation runs on every look at the list, not only from cron
+    if monitoring.record_sweep("page") or escalated:
         db.session.commit()
     status = request.args.get("status", "active")
     if status not in STATUS_FILTERS:

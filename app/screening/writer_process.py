@@ -331,6 +331,7 @@ class _Supervisor:
             pause = 1.0 if time.monotonic() - self.started_at > 30 else min(pause * 2, 60.0)
             self.log.error("the submission writer process ended (exit %s); starting it again", self.process.returncode)
             self.process = self._start()
+            _count_restart()
 
     def stop(self):
         self.stopping = True
@@ -341,6 +342,14 @@ class _Supervisor:
             except subprocess.TimeoutExpired:
                 self.process.kill()
         shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def _count_restart():
+    """/metrics counts the restarts (xinqiao_writer_process_restarts_total); imported here, after the master set
+    up the metrics directory (app/core/serving.py), so that the count is written where the workers read it."""
+    from app.monitoring import metrics
+
+    metrics.count_writer_restart()
 
 
 def when_ready(server):

@@ -13,7 +13,9 @@ from tests.helpers import flask_command
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_healthz_answers_ok_when_the_database_answers(client):
+def test_healthz_answers_ok_when_the_database_answers(app, client):
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["alerts", "sweep"]).exit_code == 0  # "degraded" without it (tests/integration/test_monitoring.py)
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.get_json() == {"status": "ok", "database": "ok"}

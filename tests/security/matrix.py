@@ -246,6 +246,9 @@ ROUTES = [
     # --- public ------------------------------------------------------------------------------------
     Route("static", "GET", "read", everyone(OK)),
     Route("health.healthz", "GET", "read", everyone(OK)),
+    # --- ops: /metrics answers loopback (the test client's address) and METRICS_ALLOWED_IPS only; the address
+    # and proxy rules are proven in tests/integration/test_monitoring.py and tests/deploy/test_nginx.py.
+    Route("monitoring.metrics", "GET", "read", everyone(OK)),
     Route("student.start", "GET", "read", everyone(OK)),
     Route("api.openapi", "GET", "read", everyone(OK)),
     Route("accounts.set_language", "GET", "update", everyone(REDIRECT)),
