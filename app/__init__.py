@@ -215,6 +215,9 @@ def _register_blueprints(app):
 
     for bp in (account_admin_bp, audit_bp):
         app.register_blueprint(bp)
+    from app.scales.views import bp as scales_bp
+
+    app.register_blueprint(scales_bp)
 
 
 SECURITY_HEADERS = (

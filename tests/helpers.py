@@ -52,3 +52,20 @@ def flask_command(*args, env, timeout=180):
     """`flask --app wsgi …` in a fresh process, as a person runs it from the repository (a CompletedProcess)."""
     return subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=timeout)
+
+
+CENTRE_SCALES = ROOT / "tests" / "fixtures" / "centre_scales"
+
+
+def load_centre_texts(app):
+    """Give `app` the registry a centre with tests/fixtures/centre_scales/ in EXTRA_SCALE_DIRS has (a centre's own
+    PHQ-9 text); returns a function that puts the shipped registry back."""
+    import screening_scales
+
+    shipped = app.extensions["scales"]
+    app.extensions["scales"] = screening_scales.load_registry(extra_dirs=[CENTRE_SCALES])
+
+    def restore():
+        app.extensions["scales"] = shipped
+
+    return restore
