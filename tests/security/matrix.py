@@ -82,6 +82,8 @@ URL_ARGS = {
     "view": "export_view",
     "key": "export_key",
     "fmt": "export_fmt",
+    "scale_code": "scale_code",
+    "text_id": "text_id",
 }
 
 
@@ -349,6 +351,17 @@ ROUTES = [
     Route("account_admin.unlock", "POST", "update", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=DONE)),
     Route("account_admin.reset_second_factor", "POST", "update",
           staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=DONE)),
+
+    # --- questionnaire settings (app/scales): texts and cut-off profiles of the whole deployment --------------
+    # No student data: every psychology teacher, doctor and the admin reads them; any doctor reviews a centre's
+    # text (a clinical judgement); only the admin chooses a profile.
+    Route("scales.text_list", "GET", "read", staff(homeroom=NOT_FOUND, teacher=OK, doctor=OK, admin=OK)),
+    Route("scales.text_page", "GET", "read", staff(homeroom=NOT_FOUND, teacher=OK, doctor=OK, admin=OK)),
+    Route("scales.review_text", "POST", "create", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=DONE, admin=NOT_FOUND),
+          data=lambda case: {"decision": "approved", "compared_with": "matrix source", "confirm": "y"}),
+    Route("scales.cutoff_profiles", "GET", "read", staff(homeroom=NOT_FOUND, teacher=OK, doctor=OK, admin=OK)),
+    Route("scales.choose_profile", "POST", "update", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=DONE),
+          data=lambda case: {"scale_code": "GAD-7", "school_level": "high", "profile": "hk_youth_2022"}),
 ]
 
 
