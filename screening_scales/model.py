@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from .errors import UnknownProfile
+
 RISK_LEVELS = ("low", "moderate", "high", "critical")
 _RISK_RANK = {level: rank for rank, level in enumerate(RISK_LEVELS)}
 
@@ -222,13 +224,15 @@ class Scale:
         positive screen, e.g. a scale whose every band is low risk)."""
         return ((self.international_profile,) if self.international_profile else ()) + self.cutoff_profiles
 
-    def profile(self, code: str | None) -> CutoffProfile:
-        from .errors import UnknownProfile
+    @cached_property
+    def _profiles_by_code(self) -> dict:
+        return {p.code: p for p in self.profiles}
 
-        for p in self.profiles:
-            if p.code == (code or INTERNATIONAL):
-                return p
-        raise UnknownProfile(f"{self.code} has no cut-off profile {code!r}")
+    def profile(self, code: str | None) -> CutoffProfile:
+        try:
+            return self._profiles_by_code[code or INTERNATIONAL]
+        except KeyError:
+            raise UnknownProfile(f"{self.code} has no cut-off profile {code!r}") from None
 
     @cached_property
     def positive_band(self) -> Band | None:

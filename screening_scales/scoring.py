@@ -11,7 +11,7 @@ None where they cannot be computed and the flag 'incomplete' is added.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from .errors import AnswerError
 from .model import INTERNATIONAL, RISK_LEVELS, CutoffProfile, Scale, risk_rank
@@ -170,16 +170,16 @@ def apply_profile(scale: Scale, result: ScoreResult, profile) -> ScoreResult:
         profile = scale.profile(profile)
     if profile.code == INTERNATIONAL:
         return result
-    if not profile.is_positive(result.total):
-        return replace(result, profile=profile.code)
-    positive = scale.positive_band
-    band, risk = result.band, result.risk
-    if scale.two_bands and band == scale.bands[0].code:
-        band = positive.code
-    if risk_rank(positive.risk) > risk_rank(risk):
-        risk = positive.risk
-    return replace(result, band=band, risk=risk, flags=tuple(dict.fromkeys(result.flags + (CUTOFF_POSITIVE,))),
-                   profile=profile.code)
+    band, risk, flags = result.band, result.risk, result.flags
+    if profile.is_positive(result.total):
+        positive = scale.positive_band
+        if scale.two_bands and band == scale.bands[0].code:
+            band = positive.code
+        if risk_rank(positive.risk) > risk_rank(risk):
+            risk = positive.risk
+        flags = flags + (CUTOFF_POSITIVE,)
+    # Built directly: dataclasses.replace() costs as much again, and this runs for every stored submission.
+    return ScoreResult(result.scale, result.version, result.total, band, risk, flags, result.subscales, profile.code)
 
 
 def _score_international(scale: Scale, answers) -> ScoreResult:
