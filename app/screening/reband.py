@@ -1,9 +1,11 @@
 """Re-banding stored results with another cut-off profile (`flask scales reband`): explicit, recorded, never silent.
 
 Each result is scored again from its stored answers with the scale version the student answered, then banded with
-the profile. The score row takes the new band, risk, flags and profile; a ScoreReband row keeps what it was, who
-re-banded it and why; every change is an audit event. A result whose version is no longer loaded, or whose total
-would differ, is left alone and counted.
+the profile. A version no longer loaded (every result stored before a release changed the scale's file, e.g. the
+one that added the profiles) is scored with the scale's current definition instead, and counted: the profile needs
+only the total and the bands, and a result whose total would then differ from the stored one, or whose answers the
+current definition refuses, is left alone and counted. The score row takes the new band, risk, flags and profile;
+a ScoreReband row keeps what it was, who re-banded it and why; every change is an audit event.
 
 Alerts are neither opened nor closed: an alert belongs to the moment a student answered, and a months-old result
 that a new threshold now calls positive says nothing certain about the student today. The command reports how many
@@ -45,6 +47,7 @@ class Plan:
     profile: str
     changes: list = field(default_factory=list)
     skipped: dict = field(default_factory=dict)  # reason -> count
+    scored_with_current_version: int = 0
 
     def skip(self, reason):
         self.skipped[reason] = self.skipped.get(reason, 0) + 1
@@ -63,7 +66,8 @@ class Plan:
                 "risk_raised": sum(1 for c in self.changes if c.risk_delta > 0),
                 "risk_lowered": sum(1 for c in self.changes if c.risk_delta < 0),
                 "raised_without_alert": len(self.raised_without_alert),
-                "lowered_with_open_alert": len(self.lowered_with_open_alert), "skipped": dict(self.skipped)}
+                "lowered_with_open_alert": len(self.lowered_with_open_alert), "skipped": dict(self.skipped),
+                "scored_with_current_version": self.scored_with_current_version}
 
 
 def plan_reband(registry, scale_code, profile_code, *, school_level=None, campaign_id=None) -> Plan:
@@ -87,8 +91,8 @@ def plan_reband(registry, scale_code, profile_code, *, school_level=None, campai
     for score, response, _level in db.session.execute(query).all():
         scale = registry.by_version(scale_code, response.scale_version)
         if scale is None:
-            plan.skip("version_not_loaded")
-            continue
+            scale = registry.get(scale_code)
+            plan.scored_with_current_version += 1
         try:
             international = screening_scales.score(scale, response.answers)
         except screening_scales.AnswerError:

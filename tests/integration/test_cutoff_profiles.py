@@ -111,8 +111,11 @@ def _enrol(app, world, student):
         db.session.flush()
         db.session.add(Enrollment(student_id=st.id, school_id=world.other_school_id, class_group_id=world.other_class_id,
                                   start_date=clock.today() - timedelta(days=3), reason=EnrollmentReason.ADMISSION))
+        from app.accounts.models import User
+
+        recorder = db.session.scalar(select(User.id).where(User.username == "other_teacher"))
         db.session.add(Consent(student_id=st.id, kind=ConsentKind.SCREENING, granted=True, recorded_at=clock.now(),
-                               recorded_by_id=1, note="test"))
+                               recorded_by_id=recorder, note="test"))
         db.session.commit()
 
 
@@ -188,15 +191,23 @@ def test_a_reband_never_lowers_a_critical_answer_and_reports_open_alerts(app, sc
     assert refused.exit_code != 0 and "high, vocational, university" in refused.output
 
 
-def test_a_result_whose_version_is_no_longer_loaded_is_left_alone(app, screened):
+def test_a_result_of_an_older_version_is_scored_with_the_current_one_unless_its_total_differs(app, screened):
+    """Every result stored before a release that changed the file (the one adding the profiles, for one) has a
+    version no longer loaded: it is re-banded with the current definition when its total is the same."""
     with app.app_context():
-        response = db.session.scalars(select(Response).where(Response.scale_code == "SCARED")).one()
-        response.scale_version = "0" * 12
+        for response in db.session.scalars(select(Response).where(Response.scale_code.in_(["SCARED", "GAD-7"]))):
+            response.scale_version = "0" * 12
+        gad = db.session.scalars(select(Score).join(Response).where(Response.scale_code == "GAD-7")).one()
+        gad.total = 8  # not what its answers give: left alone
         db.session.commit()
-    result, summary = _reband(app, "--scale", "SCARED", "--profile", "cn_urban_norms_wang", "--by", "admin",
-                              "--reason", "norms")
-    assert summary["rebanded"] == 0 and summary["skipped"] == {"version_not_loaded": 1}
-    assert _scores(app, "SCARED")[0][-1] == "international"
+    _result, summary = _reband(app, "--scale", "SCARED", "--profile", "cn_urban_norms_wang", "--by", "admin",
+                               "--reason", "norms")
+    assert summary["rebanded"] == 1 and summary["scored_with_current_version"] == 1
+    assert _scores(app, "SCARED")[0][-1] == "cn_urban_norms_wang"
+    _result, summary = _reband(app, "--scale", "GAD-7", "--profile", "cn_general_hospital_he2010", "--by", "admin",
+                               "--reason", "Chinese validation")
+    assert summary["rebanded"] == 0 and summary["skipped"] == {"total_differs": 1}
+    assert _scores(app, "GAD-7")[0][-1] == "international"
 
 
 def test_a_reband_with_an_open_alert_lowered_says_it_stays_open(app, screened):

@@ -140,6 +140,10 @@ def test_shipped_texts_are_labelled_where_results_are_shown(app, world, client_f
     assert 'title="Copied from public sources as the official Chinese text' in page  # the badge explains itself
     texts = teacher.get("/scales/texts").get_data(as_text=True)
     assert texts.count("Unverified copy") >= 5 and texts.count("Our translation") >= 6
+    pdf = teacher.get(f"/campaigns/{campaign_id}/classes/{world.class_id}/report.pdf")
+    assert pdf.status_code == 200
+    text = subprocess.run(["pdftotext", "-q", "-", "-"], input=pdf.get_data(), capture_output=True, check=True).stdout
+    assert "PHQ-9 · Unverified copy" in text.decode("utf-8") and "SCARED · Our translation" in text.decode("utf-8")
 
 
 def test_a_rejected_text_stays_unusable(app, world, client_factory, centre):
