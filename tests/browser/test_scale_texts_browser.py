@@ -7,7 +7,7 @@ from app.extensions import db
 from app.scales.models import CutoffProfileChoice, ScaleTextReview
 from app.screening.models import Campaign
 from tests.browser.conftest import login, screenshot
-from tests.helpers import load_centre_texts
+from tests.helpers import GAD7_LOW, PHQ9_CRITICAL, answer_all, load_centre_texts
 
 PHONE_390 = {"width": 390, "height": 844}
 
@@ -77,6 +77,14 @@ def test_a_doctor_reviews_a_centre_text_and_only_then_a_teacher_can_use_it(app, 
     screenshot(teacher, "scale-texts-campaign-desktop")
     with app.app_context():
         assert db.session.scalars(select(Campaign)).one().scale_texts == {"PHQ-9": centre.text_id}
+
+    # A student answers (item 9: a critical alert); the result says, for staff, which text the student read.
+    code = teacher.inner_text("[data-testid=session-code]").strip()
+    answer_all(app.test_client(), code, world.students[0], {"PHQ-9": PHQ9_CRITICAL, "GAD-7": GAD7_LOW})
+    teacher.goto(f"{live_server}/students/{world.student_ids[0]}")
+    badge = teacher.locator(".tl-screening:has-text('PHQ-9') [data-testid=text-badge]")
+    assert badge.inner_text() == "已验证译本"
+    screenshot(teacher, "scale-texts-student-file-desktop")
 
 
 def test_the_admin_chooses_a_cut_off_profile(app, world, live_server, phone, desktop_page):
