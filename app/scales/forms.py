@@ -7,8 +7,9 @@ from app.scales.services import LEVEL_CHOICES, MAX_COMPARED_WITH, MAX_NOTE
 
 
 class TextReviewForm(FlaskForm):
-    decision = RadioField(_l("Review decision"), choices=[("approved", _l("Matches its source: may be used in screenings")),
-                                                   ("rejected", _l("Does not match its source: may not be used"))],
+    decision = RadioField(_l("Review decision"),
+                          choices=[("approved", _l("Matches its source: may be used in screenings")),
+                                   ("rejected", _l("Does not match its source: may not be used"))],
                           validators=[InputRequired(message=_l("Choose a decision."))])
     compared_with = TextAreaField(_l("Source document you compared it with"), validators=[
         DataRequired(message=_l("Name the document you compared the text with.")), Length(max=MAX_COMPARED_WITH)])

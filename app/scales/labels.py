@@ -119,7 +119,8 @@ def _plain(info, code, profile_code):
 
 def response_note(response):
     """One line for a PDF: what the Chinese text was, and the cut-off profile if not the international bands."""
-    return _plain(response_text(response), response.scale_code, response.score.cutoff_profile if response.score else None)
+    profile = response.score.cutoff_profile if response.score else None
+    return _plain(response_text(response), response.scale_code, profile)
 
 
 def campaign_scale_note(campaign, code):

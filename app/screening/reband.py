@@ -141,7 +141,8 @@ def apply_reband(plan: Plan, reason: str, *, by) -> None:
                            student_id=change.response.student_id,
                            detail={"scale": plan.scale_code, "from": score.cutoff_profile, "to": after.profile,
                                    "band": [score.band, after.band], "risk": [score.risk, after.risk]}))
-        score.band, score.risk, score.flags, score.cutoff_profile = after.band, after.risk, list(after.flags), after.profile
+        score.band, score.risk, score.flags = after.band, after.risk, list(after.flags)
+        score.cutoff_profile = after.profile
     db.session.flush()
     audit.record_many(events)
     audit.record(by, "scores_rebanded", "scale", detail=dict(plan.summary(), reason=reason))

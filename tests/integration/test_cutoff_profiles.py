@@ -71,7 +71,8 @@ def test_a_campaign_keeps_the_profiles_of_its_launch_and_each_score_names_its_ow
     with app.app_context():
         assert db.session.get(Campaign, high_campaign).cutoff_profiles == {
             "PHQ-9": "international", "GAD-7": "hk_youth_2022"}
-        assert db.session.get(Campaign, middle_campaign).cutoff_profiles == {  # the Hong Kong profile is not for middle school
+        # The Hong Kong profile is not for middle school.
+        assert db.session.get(Campaign, middle_campaign).cutoff_profiles == {
             "PHQ-9": "international", "GAD-7": "international", "SCARED": "cn_urban_norms_wang"}
     assert "Cut-off Hong Kong youth (2022) ≥7" in high.get(f"/campaigns/{high_campaign}").get_data(as_text=True)
 
@@ -109,8 +110,9 @@ def _enrol(app, world, student):
                      birth_date=date.fromisoformat(student["birth_date"]))
         db.session.add(st)
         db.session.flush()
-        db.session.add(Enrollment(student_id=st.id, school_id=world.other_school_id, class_group_id=world.other_class_id,
-                                  start_date=clock.today() - timedelta(days=3), reason=EnrollmentReason.ADMISSION))
+        db.session.add(Enrollment(student_id=st.id, school_id=world.other_school_id,
+                                  class_group_id=world.other_class_id, start_date=clock.today() - timedelta(days=3),
+                                  reason=EnrollmentReason.ADMISSION))
         from app.accounts.models import User
 
         recorder = db.session.scalar(select(User.id).where(User.username == "other_teacher"))
@@ -222,7 +224,8 @@ def test_a_reband_with_an_open_alert_lowered_says_it_stays_open(app, screened):
                              level="moderate", reason="moderate_score", status=AlertStatus.OPEN, opened_at=clock.now(),
                              due_at=due_at_for("moderate", clock.now())))
         db.session.commit()
-    result, summary = _reband(app, "--scale", "SCARED", "--profile", "international", "--by", "admin", "--reason", "undo")
+    result, summary = _reband(app, "--scale", "SCARED", "--profile", "international", "--by", "admin",
+                              "--reason", "undo")
     assert summary["risk_lowered"] == 1 and summary["lowered_with_open_alert"] == 1
     assert "1 result(s) went down while their alert is unresolved: it stays open" in result.output
     with app.app_context():

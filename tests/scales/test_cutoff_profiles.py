@@ -43,7 +43,8 @@ def test_profiles_name_school_levels_only_where_the_study_says_so(registry):
     levels = {(code, p.code): p.school_levels for code in CITED for p in registry.get(code).cutoff_profiles}
     assert levels[("GAD-7", "hk_youth_2022")] == ("high", "vocational", "university")  # aged 15-24
     assert levels[("WHO-5", "cn_senior_high_wang_bian2011")] == ("high",)               # senior high school
-    assert {k for k, v in levels.items() if v} == {("GAD-7", "hk_youth_2022"), ("WHO-5", "cn_senior_high_wang_bian2011")}
+    assert {k for k, v in levels.items() if v} == {("GAD-7", "hk_youth_2022"),
+                                                   ("WHO-5", "cn_senior_high_wang_bian2011")}
     hk = registry.get("GAD-7").profile("hk_youth_2022")
     assert hk.allows_level("high") and not hk.allows_level("middle") and not hk.allows_level("primary")
     assert registry.get("SCARED").profile("cn_urban_norms_wang").allows_level("primary")
@@ -82,13 +83,15 @@ def test_each_profile_at_its_boundary(registry, code, name):
     answers = answers_for_total(scale, negative_total, avoid)
     negative, international = ss.score(code, answers, profile=name), ss.score(code, answers)
     assert negative.profile == name and ss.CUTOFF_POSITIVE not in negative.flags
-    assert (negative.band, negative.risk, negative.flags) == (international.band, international.risk, international.flags)
+    assert (negative.band, negative.risk, negative.flags) == (international.band, international.risk,
+                                                               international.flags)
 
 
 def test_the_cited_thresholds_in_numbers(registry):
     """The same facts, written out: what changes where a Chinese threshold differs from the international bands."""
     def result(code, total, profile):
-        r = ss.score(code, answers_for_total(registry.get(code), total, registry.get(code).critical_items), profile=profile)
+        scale = registry.get(code)
+        r = ss.score(code, answers_for_total(scale, total, scale.critical_items), profile=profile)
         return r.band, r.risk
     assert result("SCARED", 22, "cn_urban_norms_wang") == ("negative", "low")
     assert result("SCARED", 23, "cn_urban_norms_wang") == ("positive", "moderate")
