@@ -234,6 +234,9 @@ def _register_blueprints(app):
 
     app.register_blueprint(monitoring.bp)
     monitoring.init_app(app)
+    from app.scales.views import bp as scales_bp
+
+    app.register_blueprint(scales_bp)
 
 
 def _register_setting_up(app):

@@ -3,6 +3,7 @@ import json
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 
 from app.extensions import db
 
@@ -31,8 +32,54 @@ def scales_command_group():
         if not extra_dir:
             click.get_current_context().find_root().meta["scales_registry"] = current_app.extensions["scales"]
 
-    return click.Group("scales", commands=scales_cli.commands, params=scales_cli.params,
-                       callback=use_app_registry, help=scales_cli.help)
+    return click.Group("scales", commands=dict(scales_cli.commands, reband=reband_command), params=scales_cli.params,
+                       callback=with_appcontext(use_app_registry), help=scales_cli.help)
+
+
+@click.command("reband")
+@with_appcontext
+@click.option("--scale", "scale_code", required=True, help="The scale whose stored results to re-band, e.g. GAD-7.")
+@click.option("--profile", required=True, help="The cut-off profile to band them with ('international' for the bands).")
+@click.option("--school-level", type=click.Choice(["primary", "middle", "high", "vocational", "university"]),
+              help="Only results from schools of this level.")
+@click.option("--campaign", "campaign_id", type=int, help="Only the results of this screening campaign.")
+@click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+@click.option("--by", "username", help="The district admin account responsible (required unless --dry-run).")
+@click.option("--reason", help="Why these results are re-banded (required unless --dry-run; kept with each change).")
+def reband_command(scale_code, profile, school_level, campaign_id, dry_run, username, reason):
+    """Band stored results again with another cut-off profile. Each change is recorded (old and new banding, who,
+    why) and audited; alerts are neither opened nor closed (see the summary for results that need a look)."""
+    from sqlalchemy import select
+
+    from app.accounts.models import Role, User
+    from app.screening import reband
+
+    user = None
+    if not dry_run:
+        user = db.session.scalar(select(User).where(User.username == (username or "")))
+        if user is None or user.role != Role.ADMIN or not user.active:
+            raise click.UsageError("--by must name an active district admin account (or use --dry-run)")
+        if not (reason or "").strip():
+            raise click.UsageError("--reason is required (or use --dry-run)")
+    try:
+        plan = reband.plan_reband(current_app.extensions["scales"], scale_code, profile, school_level=school_level,
+                                  campaign_id=campaign_id)
+    except reband.RebandError as exc:
+        raise click.ClickException(str(exc)) from None
+    summary = plan.summary()
+    if not dry_run:
+        reband.apply_reband(plan, reason, by=user)
+        db.session.commit()
+    else:
+        db.session.rollback()
+    click.echo(json.dumps(dict(summary, dry_run=dry_run), ensure_ascii=False))
+    click.echo(("Would re-band" if dry_run else "Re-banded") + f" {summary['rebanded']} {scale_code} results with "
+               f"{summary['profile']}: risk raised {summary['risk_raised']}, lowered {summary['risk_lowered']}.")
+    click.echo("Alerts: none opened or closed. "
+               f"{summary['raised_without_alert']} result(s) now at moderate risk or above have no alert: "
+               "review them (e.g. raise a concern). "
+               f"{summary['lowered_with_open_alert']} result(s) went down while their alert is unresolved: "
+               "it stays open until a person resolves it.")
 
 
 @click.command("demo")

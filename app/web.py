@@ -29,6 +29,7 @@ FLAG_LABELS = {
     "suicidal_ideation": _l("Thoughts of death or self-harm"), "recent_suicidal_thoughts": _l("Serious suicidal thoughts in the past month"),
     "past_suicide_attempt": _l("Past suicide attempt"), "suicide_risk": _l("Suicide risk"),
     "acute_suicide_risk": _l("Acute suicide risk"), "risk_item_unanswered": _l("Risk question unanswered"),
+    "cutoff_positive": _l("Positive by its cut-off profile"),
 }
 QUALITY_LABELS = {
     "too_fast": _l("Answered unusually fast"),

@@ -47,6 +47,12 @@ def seed_database(database_url, students=250, campaigns=6):
             db.session.add(Consent(student_id=st.id, kind=ConsentKind.SCREENING, granted=True,
                                    recorded_by_id=teacher.id, recorded_at=clock.now(), note="bench"))
             ids.append(st.id)
+        # A centre using Chinese cut-offs (the submission path re-bands these results; README: cut-off profiles).
+        from app.scales import services as scale_settings
+
+        for code, profile in (("PHQ-9", "cn_primary_care_chen2013"), ("GAD-7", "cn_general_hospital_he2010"),
+                              ("PHQ-2", "cn_school_students")):
+            scale_settings.choose_profile(code, "all", profile, by=teacher)
         campaign_ids = []
         for c in range(campaigns):
             campaign = screening.launch_campaign(school, [cls], SCALES, f"Bench {c}", clock.now() + timedelta(days=1), by=teacher)

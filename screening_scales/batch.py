@@ -5,18 +5,20 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import AnswerError
-from .model import RISK_LEVELS, risk_rank
+from .model import INTERNATIONAL, RISK_LEVELS, risk_rank
 from .scoring import _resolve
 
 
-def score_batch(scale_or_code, answers, registry=None) -> dict:
-    """Score an (n, item_count) integer array of complete responses.
+def score_batch(scale_or_code, answers, registry=None, profile=None) -> dict:
+    """Score an (n, item_count) integer array of complete responses, banded with a cut-off profile.
 
-    Returns {"total", "band_index", "risk_index"} as numpy arrays plus "bands" (band codes,
-    so bands[band_index] is the band) and "risk_levels" (RISK_LEVELS). Missing answers
+    Returns {"total", "band_index", "risk_index", "positive"} as numpy arrays plus "bands" (band codes,
+    so bands[band_index] is the band), "risk_levels" (RISK_LEVELS) and "profile". "positive" is the
+    profile's threshold applied to the total (scoring.apply_profile has the rules). Missing answers
     cannot be expressed in an integer array: score such rows with score().
     """
     scale = _resolve(scale_or_code, registry)
+    chosen = scale.profile(profile) if profile not in (None, INTERNATIONAL) else scale.international_profile
     a = np.asarray(answers)
     if a.ndim != 2 or a.shape[1] != scale.item_count:
         raise AnswerError(f"{scale.code}: expected an array of shape (n, {scale.item_count}), "
@@ -86,5 +88,12 @@ def score_batch(scale_or_code, answers, registry=None) -> dict:
         if rule.risk:
             risk_index = np.where(mask, np.maximum(risk_index, risk_rank(rule.risk)), risk_index)
     risk_index = np.maximum(risk_index, band_risk[band_index])
-    return {"total": total, "band_index": band_index, "risk_index": risk_index,
-            "bands": [b.code for b in scale.bands], "risk_levels": list(RISK_LEVELS)}
+    positive = (total >= chosen.at_least if chosen.at_least is not None else total <= chosen.at_most) \
+        if chosen is not None else np.zeros(n, dtype=bool)
+    if chosen is not None and chosen.code != INTERNATIONAL:
+        if scale.two_bands:
+            band_index = np.where(positive, np.maximum(band_index, 1), band_index)
+        risk_index = np.where(positive, np.maximum(risk_index, risk_rank(scale.positive_band.risk)), risk_index)
+    return {"total": total, "band_index": band_index, "risk_index": risk_index, "positive": positive,
+            "bands": [b.code for b in scale.bands], "risk_levels": list(RISK_LEVELS),
+            "profile": chosen.code if chosen is not None else INTERNATIONAL}

@@ -24,3 +24,10 @@ class AnswerError(ValueError):
     def __init__(self, message, item=None):
         self.item = item
         super().__init__(message)
+
+
+class UnknownProfile(KeyError):
+    """The scale has no cut-off profile of that name."""
+
+    def __str__(self):
+        return self.args[0] if self.args else "unknown cut-off profile"

@@ -7,6 +7,7 @@ file and the field.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import logging
@@ -17,7 +18,8 @@ from pathlib import Path
 import yaml
 
 from .errors import ScaleDefinitionError, UnknownScale
-from .model import RISK_LEVELS, Band, Item, Option, Rule, Scale, Subscale, risk_rank
+from .model import RISK_LEVELS, TRANSLATION_STATUSES, Band, Item, Option, Rule, Scale, Subscale, Translation, risk_rank
+from .profiles import cutoff_profiles, international_profile
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +32,7 @@ SCALE_KEYS = {
     "code", "kind", "name", "instructions", "source", "licence", "zh_translation", "min_age",
     "min_age_basis", "loinc", "notes", "option_sets", "default_options", "items", "scoring",
     "bands", "rules", "critical_items", "unanswered_band", "subscales", "derived",
-    "reliable_change", "quality",
+    "reliable_change", "quality", "cutoff_profiles",
 }
 REQUIRED_SCALE_KEYS = {"code", "name", "instructions", "source", "licence", "option_sets",
                        "items", "scoring", "bands", "zh_translation"}
@@ -51,7 +53,7 @@ WHEN_KEYS = {"item", "at_least", "equals", "items_at_least", "count_more_than",
 SUBSCALE_KEYS = {"code", "items", "method", "at_least", "note"}
 RC_KEYS = {"sd", "reliability", "source"}
 QUALITY_KEYS = {"min_seconds", "basis"}
-ZH_KEYS = {"status", "note"}
+ZH_KEYS = {"status", "provenance", "note"}
 KNOWN_FLAGS = {"suicidal_ideation", "recent_suicidal_thoughts", "past_suicide_attempt",
                "suicide_risk", "acute_suicide_risk", "risk_item_unanswered"}
 
@@ -167,8 +169,17 @@ def _option_sets(chk, raw, field, need_labels=True):
     return sets
 
 
+def _translation(chk, raw, field="zh_translation") -> Translation:
+    chk.keys(raw, ZH_KEYS, field, ("status", "provenance"))
+    if raw["status"] not in TRANSLATION_STATUSES:
+        chk.fail(f"{field}.status", f"must be one of {', '.join(TRANSLATION_STATUSES)} (README: Chinese texts)")
+    note = chk.str_(raw["note"], f"{field}.note") if "note" in raw else ""
+    return Translation(raw["status"], chk.str_(raw["provenance"], f"{field}.provenance"), note)
+
+
 def _build(chk: _Checker, data: dict, item_texts: list | None, option_labels: dict | None,
-           version: str, path: str, meta_override: dict | None = None) -> Scale:
+           version: str, path: str, meta_override: dict | None = None, translation: Translation | None = None,
+           text_id: str | None = None, text_source: str | None = None) -> Scale:
     """Validate a full definition (a scale, or a key merged with item text) and build a Scale."""
     code = chk.str_(data["code"], "code")
     sets = _option_sets(chk, data["option_sets"], "option_sets", need_labels=item_texts is None
@@ -397,6 +408,12 @@ def _build(chk: _Checker, data: dict, item_texts: list | None, option_labels: di
     loinc = data.get("loinc")
     if loinc is not None and not isinstance(loinc, dict):
         chk.fail("loinc", "must be a mapping or null")
+    higher_is_better = direction == "higher_is_better"
+    source = chk.str_(meta_override.get("source", data["source"]) if meta_override else data["source"], "source")
+    international = international_profile(bands, min_total, max_total, higher_is_better, source)
+    profiles = cutoff_profiles(chk, data.get("cutoff_profiles"), international, min_total, max_total,
+                                higher_is_better)
+
     meta = meta_override or {}
     names = chk.text(meta.get("name", data["name"]), "name")
     instructions = meta.get("instructions", data.get("instructions"))
@@ -407,27 +424,27 @@ def _build(chk: _Checker, data: dict, item_texts: list | None, option_labels: di
         items=items, scored_items=scored, reversed_items=reversed_items, transform=transform,
         bands=tuple(bands), rules=tuple(rules), critical_items=critical,
         unanswered_band=unanswered_band, subscale_defs=tuple(subscales), derived=dict(derived),
-        higher_is_better=direction == "higher_is_better",
-        source=chk.str_(meta.get("source", data["source"]), "source"),
+        higher_is_better=higher_is_better, source=source,
         licence=chk.str_(meta.get("licence", data["licence"]), "licence"),
         min_age=min_age, loinc=dict(loinc) if loinc else None, reliable_change=rc,
         quality=dict(quality), min_total=min_total, max_total=max_total, raw=data,
+        translation=translation, cutoff_profiles=profiles, international_profile=international,
+        text_id=text_id, text_source=text_source,
     )
 
 
-def load_scale_file(path) -> Scale:
-    """Load one full scale file (item text and scoring together)."""
+def load_scale_file(path, from_centre=False) -> Scale:
+    """Load one full scale file (item text and scoring together); `from_centre` for a centre's own scale."""
     path = Path(path)
     data = _read_yaml(path)
     chk = _Checker(path)
     chk.keys(data, SCALE_KEYS, "", REQUIRED_SCALE_KEYS)
     if data.get("kind", "scale") != "scale":
         chk.fail("kind", "a scale file has kind 'scale' (or none)")
-    zh = data["zh_translation"]
-    chk.keys(zh, ZH_KEYS, "zh_translation", ("status",))
-    if zh["status"] not in ("official", "unofficial", "unverified"):
-        chk.fail("zh_translation.status", "must be official, unofficial or unverified")
-    return _build(chk, data, None, None, canonical_version(data), str(path))
+    translation = _translation(chk, data["zh_translation"])
+    version = canonical_version(data)
+    return _build(chk, data, None, None, version, str(path), translation=translation,
+                  text_id=version if from_centre else None, text_source=data["source"] if from_centre else None)
 
 
 def load_key_file(path) -> dict:
@@ -473,17 +490,92 @@ def merge_item_text(key: dict, key_path, text_data: dict, text_path) -> Scale:
             "licence": text_data["licence"]}
     if "instructions" in text_data:
         meta["instructions"] = text_data["instructions"]
+    # A licensed text that does not say what it is counts as a copy nobody has checked.
+    translation = (_translation(chk, text_data["zh_translation"]) if "zh_translation" in text_data
+                   else Translation("unverified_copy", f"item text: {chk.str_(text_data['source'], 'source')}"))
     version = canonical_version({"key": key, "text": text_data})
     return _build(chk, _key_as_scale(key), texts, text_data.get("option_labels"), version,
-                  str(text_path), meta)
+                  str(text_path), meta, translation=translation, text_id=canonical_version(text_data),
+                  text_source=text_data["source"])
+
+
+def _partial_text(chk, value, field, shipped):
+    """A centre's text for one element: Chinese required, English taken from the shipped text when absent."""
+    if isinstance(value, dict) and "text" in value:
+        chk.keys(value, {"text"}, field)
+        value, field = value["text"], f"{field}.text"
+    text = chk.text(value, field, required=("zh",))
+    return {"zh": text["zh"], "en": text.get("en") or shipped.get("en", text["zh"])}
+
+
+def merge_centre_text(scale: Scale, text_data: dict, text_path) -> Scale:
+    """A shipped scale with a centre's own text (e.g. the publisher's official Chinese text it holds under its
+    licence): the shipped scoring, bands, rules and profiles with the centre's item, instruction and option
+    wording. A new version of the scale; the application uses it only after a clinician's review."""
+    chk = _Checker(text_path)
+    scoring = sorted(set(text_data) - ITEM_TEXT_KEYS) if text_data.get("kind", "item_text") == "item_text" \
+        else ["kind"]
+    if scoring:
+        chk.fail(scoring[0], f"{scale.code} is shipped with XinQiao: a centre file may only supply its text "
+                             "(kind: item_text), never its scoring (screening_scales/README.md: centre texts)")
+    chk.keys(text_data, ITEM_TEXT_KEYS, "", ("code", "items", "source", "licence", "zh_translation"))
+    translation = _translation(chk, text_data["zh_translation"])
+    data = copy.deepcopy(scale.raw)
+    items = text_data["items"]
+    if not isinstance(items, list) or len(items) != len(data["items"]):
+        chk.fail("items", f"must list exactly {len(data['items'])} item texts for {scale.code}")
+    for i, value in enumerate(items):
+        data["items"][i]["text"] = _partial_text(chk, value, f"items[{i}]", data["items"][i]["text"])
+    for key in ("name", "instructions"):
+        if key in text_data:
+            data[key] = _partial_text(chk, text_data[key], key, data[key])
+    labels = text_data.get("option_labels") or {}
+    chk.keys(labels, set(data["option_sets"]), "option_labels")
+    for name, options in labels.items():
+        shipped = data["option_sets"][name]
+        if not isinstance(options, list) or len(options) != len(shipped):
+            chk.fail(f"option_labels.{name}", f"must list {len(shipped)} labels, one per option")
+        for j, label in enumerate(options):
+            shipped[j]["label"] = _partial_text(chk, label, f"option_labels.{name}[{j}]", shipped[j]["label"])
+    data["zh_translation"] = dict(text_data["zh_translation"])
+    data["source"] = f"{scale.raw['source']} | text: {chk.str_(text_data['source'], 'source')}"
+    data["licence"] = chk.str_(text_data["licence"], "licence")
+    version = canonical_version({"scale": scale.raw, "text": text_data})
+    return _build(chk, data, None, None, version, str(text_path), translation=translation,
+                  text_id=canonical_version(text_data), text_source=text_data["source"])
 
 
 class Registry:
-    """The validated scales, by code, in a stable order."""
+    """The validated scales, by code, in a stable order, and the centre's other texts of shipped scales."""
 
-    def __init__(self, scales, keys=None):
+    def __init__(self, scales, keys=None, variants=None):
         self._scales = dict(scales)
         self.keys = dict(keys or {})  # code -> parsed key data (scoring keys without text)
+        self._variants = {code: dict(texts) for code, texts in (variants or {}).items()}  # code -> {text_id: Scale}
+        self._by_version = {(s.code, s.version): s for s in self.all_texts()}
+
+    def texts(self, code) -> list:
+        """Every text of a scale: the default (shipped) one first, then the centre's texts."""
+        return [self.get(code)] + list(self._variants.get(code, {}).values())
+
+    def all_texts(self):
+        for scale in self._scales.values():
+            yield scale
+            yield from self._variants.get(scale.code, {}).values()
+
+    def get_text(self, code, text_id=None) -> Scale:
+        """The scale with the given text (None: the default text)."""
+        scale = self.get(code)
+        if text_id is None or text_id == scale.text_id:
+            return scale
+        try:
+            return self._variants[code][text_id]
+        except KeyError:
+            raise UnknownScale(f"{code} (text {text_id} is not loaded)") from None
+
+    def by_version(self, code, version) -> Scale | None:
+        """The loaded scale of that code and version (any of its texts), or None."""
+        return self._by_version.get((code, version))
 
     def get(self, code) -> Scale:
         if isinstance(code, Scale):
@@ -533,6 +625,8 @@ def load_registry(extra_dirs=None) -> Registry:
         if key["code"] in keys or key["code"] in ordered:
             raise ScaleDefinitionError(path, "code", f"duplicate code {key['code']!r}")
         keys[key["code"]], key_paths[key["code"]] = key, path
+    shipped = set(ordered)
+    variants = {}
     for directory in extra_dirs or ():
         directory = Path(directory)
         if not directory.is_dir():
@@ -541,15 +635,21 @@ def load_registry(extra_dirs=None) -> Registry:
         for path in _yaml_files(directory):
             data = _read_yaml(path)
             code = data.get("code")
-            if code in ordered:
+            if code in shipped:  # a centre's own text of a shipped scale: another version beside the shipped one
+                scale = merge_centre_text(ordered[code], data, path)
+                texts = variants.setdefault(code, {})
+                if scale.text_id in texts:
+                    raise ScaleDefinitionError(path, "items", f"the same text as {texts[scale.text_id].path}")
+                texts[scale.text_id] = scale
+            elif code in ordered:
                 raise ScaleDefinitionError(path, "code", f"{code!r} is already defined "
                                                          f"(by {ordered[code].path})")
-            if code in keys:
+            elif code in keys:
                 ordered[code] = merge_item_text(keys[code], key_paths[code], data, path)
             else:
-                scale = load_scale_file(path)
+                scale = load_scale_file(path, from_centre=True)
                 ordered[scale.code] = scale
-    return Registry(ordered, keys)
+    return Registry(ordered, keys, variants)
 
 
 @lru_cache(maxsize=1)

@@ -1,4 +1,4 @@
-"""Immutable objects describing a validated scale: Scale, Item, Option, Band, Rule."""
+"""Immutable objects describing a validated scale: Scale, Item, Option, Band, Rule, CutoffProfile, Translation."""
 
 from __future__ import annotations
 
@@ -6,8 +6,18 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from .errors import UnknownProfile
+
 RISK_LEVELS = ("low", "moderate", "high", "critical")
 _RISK_RANK = {level: rank for rank, level in enumerate(RISK_LEVELS)}
+
+# What a scale's Chinese text is (README: "Chinese texts"). Only a text a centre loads may claim the first, and
+# the application uses such a text only after a named clinician has reviewed it.
+TRANSLATION_STATUSES = ("validated_official", "unverified_copy", "project_translation")
+# School levels a cut-off profile's study population covers (the application's SchoolLevel values).
+SCHOOL_LEVELS = ("primary", "middle", "high", "vocational", "university")
+# The profile every scale has: its data file's bands, as the instrument's authors set them.
+INTERNATIONAL = "international"
 
 
 def risk_rank(level: str) -> int:
@@ -98,6 +108,52 @@ class Subscale:
 
 
 @dataclass(frozen=True)
+class Translation:
+    """What the scale's Chinese text is and where it came from."""
+
+    status: str        # one of TRANSLATION_STATUSES
+    provenance: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class CutoffProfile:
+    """A named positive-screen threshold with the population and study it comes from (README: cut-off profiles).
+
+    Positive when the total is at least `at_least` (scales where higher is worse) or at most `at_most` (WHO-5).
+    """
+
+    code: str
+    names: dict = field(repr=False)
+    population: dict = field(repr=False)
+    citation: str = field(repr=False)
+    accuracy: str | None = field(default=None, repr=False)
+    at_least: int | None = None
+    at_most: int | None = None
+    school_levels: tuple = ()  # empty: any level (the study names none)
+    note: str | None = field(default=None, repr=False)
+
+    def name(self, locale: str | None = "zh") -> str:
+        return _pick(self.names, locale)
+
+    def population_text(self, locale: str | None = "zh") -> str:
+        return _pick(self.population, locale)
+
+    def is_positive(self, total) -> bool | None:
+        """Whether `total` is a positive screen by this profile's threshold (None without a total)."""
+        if total is None:
+            return None
+        return total >= self.at_least if self.at_least is not None else total <= self.at_most
+
+    @property
+    def threshold(self) -> str:
+        return f"≥{self.at_least}" if self.at_least is not None else f"≤{self.at_most}"
+
+    def allows_level(self, level) -> bool:
+        return not self.school_levels or level in self.school_levels
+
+
+@dataclass(frozen=True)
 class Scale:
     code: str
     version: str
@@ -124,6 +180,14 @@ class Scale:
     min_total: int = field(repr=False)
     max_total: int = field(repr=False)
     raw: dict = field(repr=False)  # the parsed file(s), for show/debugging
+    translation: Translation = field(default=None, repr=False)
+    # The Chinese-language profiles of the data file; the international one is built from the bands.
+    cutoff_profiles: tuple = field(default=(), repr=False)
+    international_profile: CutoffProfile | None = field(default=None, repr=False)
+    # A text a centre loaded (EXTRA_SCALE_DIRS): the digest of its text file, which a clinician's review names.
+    # None for a text shipped with XinQiao.
+    text_id: str | None = None
+    text_source: str | None = field(default=None, repr=False)
 
     @cached_property
     def item_count(self) -> int:
@@ -153,6 +217,38 @@ class Scale:
 
     def band_index(self, code: str) -> int:
         return [b.code for b in self.bands].index(code)
+
+    @property
+    def profiles(self) -> tuple:
+        """Every profile a deployment may choose: the international one first (None when the bands have no
+        positive screen, e.g. a scale whose every band is low risk)."""
+        return ((self.international_profile,) if self.international_profile else ()) + self.cutoff_profiles
+
+    @cached_property
+    def _profiles_by_code(self) -> dict:
+        return {p.code: p for p in self.profiles}
+
+    def profile(self, code: str | None) -> CutoffProfile:
+        try:
+            return self._profiles_by_code[code or INTERNATIONAL]
+        except KeyError:
+            raise UnknownProfile(f"{self.code} has no cut-off profile {code!r}") from None
+
+    @cached_property
+    def positive_band(self) -> Band | None:
+        """The first band (least severe first) above low risk: a positive screen under the international bands."""
+        return next((b for b in self.bands if b.min is not None and b.risk != "low"), None)
+
+    @cached_property
+    def two_bands(self) -> bool:
+        """Negative/positive scales (SCARED, PHQ-2, WHO-5 …): a profile moves the boundary between the two."""
+        return len(self.bands) == 2 and all(b.min is not None for b in self.bands) \
+            and self.bands[0].risk == "low" and self.bands[1].risk != "low"
+
+    @property
+    def from_centre(self) -> bool:
+        """A text a centre loaded: used in a screening only after a clinician's review (the application decides)."""
+        return self.text_id is not None
 
     @cached_property
     def has_reversed_items(self) -> bool:

@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass, field
 
 from .errors import AnswerError
-from .model import RISK_LEVELS, Scale, risk_rank
+from .model import INTERNATIONAL, RISK_LEVELS, CutoffProfile, Scale, risk_rank
 
 
 @dataclass(frozen=True)
@@ -26,12 +26,14 @@ class ScoreResult:
     risk: str
     flags: tuple = ()
     subscales: dict = field(default_factory=dict)
+    profile: str = INTERNATIONAL  # the cut-off profile the result was banded with
 
     def to_dict(self) -> dict:
         return {"scale": self.scale, "version": self.version, "total": self.total,
                 "band": self.band, "risk": self.risk, "flags": list(self.flags),
                 "subscales": {k: (dict(v) if isinstance(v, dict) else v)
-                              for k, v in self.subscales.items()}}
+                              for k, v in self.subscales.items()},
+                "profile": self.profile}
 
 
 def _resolve(scale_or_code, registry):
@@ -137,9 +139,50 @@ def _rule_fires(scale: Scale, when: dict, answers, subscales) -> bool:
     return False
 
 
-def score(scale_or_code, answers, registry=None) -> ScoreResult:
-    """Score one response given in item order as option values (None = missing)."""
+def score(scale_or_code, answers, registry=None, profile=None) -> ScoreResult:
+    """Score one response given in item order as option values (None = missing), banded with the named cut-off
+    profile (None: the international bands)."""
     scale = _resolve(scale_or_code, registry)
+    chosen = scale.profile(profile) if profile not in (None, INTERNATIONAL) else None  # unknown: raise first
+    result = _score_international(scale, answers)
+    return apply_profile(scale, result, chosen) if chosen is not None else result
+
+
+# A positive screen by a profile's threshold (set only under a profile other than the international one).
+CUTOFF_POSITIVE = "cutoff_positive"
+
+
+def apply_profile(scale: Scale, result: ScoreResult, profile) -> ScoreResult:
+    """Re-band an international result with a cut-off profile (a CutoffProfile or its code).
+
+    A profile only ever adds positive screens (the loader refuses one that would remove any): a total on its
+    positive side gets at least the risk the international bands give a positive screen (moderate for every
+    shipped scale) and the flag `cutoff_positive`; on a negative/positive scale the band becomes the positive one,
+    on a scale with severity bands the band (the instrument's own severity label) stays. Nothing is ever lowered,
+    so critical answers, rules and unanswered risk questions keep what they set. Without a total the profile
+    cannot judge and the result keeps its international banding.
+    """
+    if result.profile != INTERNATIONAL:
+        raise ValueError(f"{result.scale}: re-band the international result, not one banded with {result.profile}")
+    if profile in (None, INTERNATIONAL):
+        return result
+    if not isinstance(profile, CutoffProfile):
+        profile = scale.profile(profile)
+    if profile.code == INTERNATIONAL:
+        return result
+    band, risk, flags = result.band, result.risk, result.flags
+    if profile.is_positive(result.total):
+        positive = scale.positive_band
+        if scale.two_bands and band == scale.bands[0].code:
+            band = positive.code
+        if risk_rank(positive.risk) > risk_rank(risk):
+            risk = positive.risk
+        flags = flags + (CUTOFF_POSITIVE,)
+    # Built directly: dataclasses.replace() costs as much again, and this runs for every stored submission.
+    return ScoreResult(result.scale, result.version, result.total, band, risk, flags, result.subscales, profile.code)
+
+
+def _score_international(scale: Scale, answers) -> ScoreResult:
     answers = _check_answers(scale, answers)
 
     missing_critical, missing_ordinary = [], []
@@ -222,5 +265,5 @@ def shows_crisis_resources(result: ScoreResult) -> bool:
     return needs_crisis_resources(result.risk, result.flags)
 
 
-__all__ = ["CRISIS_FLAGS", "ScoreResult", "needs_crisis_resources", "score", "shows_crisis_resources",
-           "RISK_LEVELS"]
+__all__ = ["CRISIS_FLAGS", "CUTOFF_POSITIVE", "ScoreResult", "apply_profile", "needs_crisis_resources", "score",
+           "shows_crisis_resources", "RISK_LEVELS"]

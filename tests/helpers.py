@@ -83,3 +83,20 @@ def drop_database(url):
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{base.database}" WITH (FORCE)'))
         admin.dispose()
+
+
+CENTRE_SCALES = ROOT / "tests" / "fixtures" / "centre_scales"
+
+
+def load_centre_texts(app):
+    """Give `app` the registry a centre with tests/fixtures/centre_scales/ in EXTRA_SCALE_DIRS has (a centre's own
+    PHQ-9 text); returns a function that puts the shipped registry back."""
+    import screening_scales
+
+    shipped = app.extensions["scales"]
+    app.extensions["scales"] = screening_scales.load_registry(extra_dirs=[CENTRE_SCALES])
+
+    def restore():
+        app.extensions["scales"] = shipped
+
+    return restore

@@ -1,4 +1,5 @@
 """Student API: join a session, fetch questionnaires, submit responses (idempotent)."""
+import logging
 import re
 from datetime import date, datetime, timezone
 
@@ -6,6 +7,7 @@ from flask import Blueprint, current_app, jsonify, request
 from flask_babel import get_locale, gettext as _
 from sqlalchemy.exc import DBAPIError
 
+import screening_scales
 from app.api import tokens
 from app.api.messages import message_for
 from app.api.openapi import OPENAPI
@@ -18,6 +20,7 @@ from app.screening import crisis, intake, services as screening
 from app.screening.models import Campaign
 from app.students.models import Student
 
+logger = logging.getLogger(__name__)
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # bearer tokens, no cookies: CSRF does not apply
 
@@ -45,13 +48,24 @@ def questionnaire_payload(scale, submitted: bool):
     }
 
 
+def campaign_scales(campaign):
+    """The campaign's questionnaires in the texts it chose. A centre's text removed from its directory since the
+    launch is left out (and logged) rather than replaced by another text nobody chose for these students."""
+    scales = []
+    for code in campaign.scale_codes:
+        try:
+            scales.append(screening.campaign_scale(campaign, code))
+        except screening_scales.UnknownScale:
+            logger.warning("campaign %s: the text it chose for %s is no longer loaded", campaign.id, code)
+    return scales
+
+
 def session_payload(campaign, student, token=None):
     done = screening.submitted_scales(campaign.id, student.id)
-    reg = screening.registry()
     payload = {
         "student": {"display_name": student.name},
         "campaign": {"title": campaign.title, "closes_at": campaign.closes_at.isoformat()},
-        "questionnaires": [questionnaire_payload(reg.get(code), code in done) for code in campaign.scale_codes],
+        "questionnaires": [questionnaire_payload(scale, scale.code in done) for scale in campaign_scales(campaign)],
     }
     if token:
         payload["token"] = token

@@ -291,6 +291,8 @@ def can(user, action: str, obj=None) -> bool:
         return role == Role.ADMIN and isinstance(obj, Student)
     if action == "view_file":
         return role in (Role.TEACHER, Role.DOCTOR, Role.ADMIN) and isinstance(obj, Student) and student_visible(user, obj.id)
+    if action in SCALE_SETTINGS_ACTIONS:
+        return can_manage_scales(user, action)
     return False
 
 
@@ -329,6 +331,21 @@ def can_manage_setup(user, action, obj=None) -> bool:
     if action == "create_class":
         return isinstance(obj, School) and (role == Role.ADMIN or (role == Role.TEACHER and obj.id == user.school_id))
     return False
+
+
+# Questionnaire settings of the whole deployment (app/scales): no student data in them.
+SCALE_SETTINGS_ACTIONS = ("view_scale_settings", "review_scale_text", "choose_cutoff_profile")
+
+
+def can_manage_scales(user, action: str) -> bool:
+    """Staff who screen, treat or run the district see which texts and cut-offs are in force. Whether a centre's
+    Chinese text matches its source is a clinical judgement: a doctor reviews it (the admin is not a clinician).
+    Which population's cut-off the district's screenings use is the district admin's setting."""
+    if action == "view_scale_settings":
+        return user.role in (Role.TEACHER, Role.DOCTOR, Role.ADMIN)
+    if action == "review_scale_text":
+        return user.role == Role.DOCTOR
+    return action == "choose_cutoff_profile" and user.role == Role.ADMIN
 
 
 def break_glass_active(user, student_id) -> bool:

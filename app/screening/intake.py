@@ -65,7 +65,8 @@ class Submission:
     session_generation: int | None = None  # the student token's (None: not sent through the API)
     scored: bool = False           # score_submission() ran: the fields below are set
     version_ok: bool = False
-    result: object = None          # screening_scales.ScoreResult when the answers are valid
+    scale: object = None           # the screening_scales.Scale of that code and version (one of its texts)
+    result: object = None          # screening_scales.ScoreResult (international bands) when the answers are valid
     answer_error: object = None    # screening_scales.AnswerError when an answer is missing or not allowed
     quality_flags: tuple = ()
     outcome: object = None         # Receipt, ScreeningError or another exception
@@ -96,11 +97,11 @@ def prepare(registry, campaign_id, student_id, scale_code, scale_version, answer
 def score_submission(registry, sub: Submission) -> Submission:
     """Score `sub`'s answers in place; an unknown scale or invalid answers are noted for the rules to refuse."""
     sub.scored = True
-    scale_code, scale_version, started_at = sub.scale_code, sub.scale_version, sub.started_at
-    scale = registry.get(scale_code) if scale_code in registry.codes() else None
-    if scale is None or scale_version != scale.version:
+    started_at = sub.started_at
+    scale = registry.by_version(sub.scale_code, sub.scale_version)  # any text of the scale; the rules check which
+    if scale is None:
         return sub  # refused later as scale_not_in_campaign / scale_version_mismatch, in the rules' order
-    sub.version_ok = True
+    sub.version_ok, sub.scale = True, scale
     try:
         sub.result = screening_scales.score(scale, sub.answers)
     except screening_scales.AnswerError as exc:
@@ -123,7 +124,7 @@ _STORED = (select(Response.id, Response.idempotency_key, Response.campaign_id, R
            .outerjoin(Score, Score.response_id == Response.id)
            .where(Response.idempotency_key.in_(bindparam("keys", expanding=True))))
 _CAMPAIGNS = (select(Campaign.id, Campaign.school_id, Campaign.scale_codes, Campaign.status, Campaign.opens_at,
-                     Campaign.closes_at)
+                     Campaign.closes_at, Campaign.scale_texts, Campaign.cutoff_profiles)
               .where(Campaign.id.in_(bindparam("campaign_ids", expanding=True))))
 _SUBMITTED = (select(Response.campaign_id, Response.student_id, Response.scale_code)
               .where(Response.campaign_id.in_(bindparam("campaign_ids", expanding=True)),
@@ -143,7 +144,8 @@ _ENROLMENTS = (select(campaign_classes.c.campaign_id, Enrollment.student_id, Enr
 class Facts:
     """What the rules ask of the database about a batch, read in six queries."""
     stored: dict        # idempotency key -> the stored response (id, submitted_at, risk, flags ...)
-    campaigns: dict     # campaign id -> (id, school_id, scale_codes, status, opens_at, closes_at)
+    campaigns: dict     # campaign id -> (id, school_id, scale_codes, status, opens_at, closes_at, scale_texts,
+                        #                 cutoff_profiles)
     submitted: set      # (campaign_id, student_id, scale_code) already stored
     enrolments: dict    # (campaign_id, student_id) -> [(class_group_id, start, end)]
     consenting: set     # student ids whose screening consent is in force
@@ -201,7 +203,7 @@ def _decide(subs, facts: Facts):
             error = ScreeningError("session_ended")  # a teacher ended this student's session after the token
         elif sub.scale_code not in campaign.scale_codes:
             error = ScreeningError("scale_not_in_campaign")
-        elif not sub.version_ok:
+        elif not sub.version_ok or not _campaign_text(campaign, sub):
             error = ScreeningError("scale_version_mismatch")
         elif (sub.campaign_id, sub.student_id, sub.scale_code) in submitted:
             error = ScreeningError("already_submitted")
@@ -221,6 +223,24 @@ def _decide(subs, facts: Facts):
     return accepted
 
 
+def _campaign_text(campaign, sub) -> bool:
+    """Whether the student answered the text the campaign gives (a campaign from before texts were chosen: any)."""
+    return campaign.scale_texts is None or sub.scale.text_id == campaign.scale_texts.get(sub.scale_code)
+
+
+def _banded(sub, campaign):
+    """The result banded with the cut-off profile the campaign fixed at launch (no lookup beyond the batch's)."""
+    profile = (campaign.cutoff_profiles or {}).get(sub.scale_code, screening_scales.INTERNATIONAL)
+    if profile == screening_scales.INTERNATIONAL:
+        return sub.result
+    try:
+        return screening_scales.apply_profile(sub.scale, sub.result, profile)
+    except screening_scales.UnknownProfile:  # a release that dropped the profile: the bands, recorded as such
+        logger.warning("campaign %s: cut-off profile %s of %s not loaded; international bands used",
+                       campaign.id, profile, sub.scale_code)
+        return sub.result
+
+
 _RESPONSES, _SCORES = Response.__table__, Score.__table__
 # RETURNING the key as well as the id: asking SQLAlchemy to keep the rows' order instead
 # (sort_by_parameter_order) makes it insert one row per statement on SQLite.
@@ -238,29 +258,31 @@ def store(subs, facts: Facts | None = None) -> None:
     then fail the transaction and the writer decides each submission again with facts read inside it.
     """
     connection = db.session.connection()
-    accepted = _decide(subs, facts or read_facts(connection, subs))
+    accepted = [(sub, campaign, class_group_id, _banded(sub, campaign))
+                for sub, campaign, class_group_id in _decide(subs, facts or read_facts(connection, subs))]
     if accepted:
         id_of_key = {key: response_id for key, response_id in connection.execute(_INSERT_RESPONSES, [{
             "campaign_id": sub.campaign_id, "student_id": sub.student_id, "school_id": campaign.school_id,
             "class_group_id": class_group_id, "scale_code": sub.scale_code, "scale_version": sub.scale_version,
             "answers": sub.answers, "quality_flags": list(sub.quality_flags), "started_at": sub.started_at,
             "submitted_at": sub.received_at, "idempotency_key": sub.idempotency_key,
-        } for sub, campaign, class_group_id in accepted])}
-        ids = [id_of_key[sub.idempotency_key] for sub, _c, _g in accepted]
+        } for sub, campaign, class_group_id, _r in accepted])}
+        ids = [id_of_key[sub.idempotency_key] for sub, _c, _g, _r in accepted]
         connection.execute(_INSERT_SCORES, [{
-            "response_id": response_id, "total": sub.result.total, "band": sub.result.band, "risk": sub.result.risk,
-            "flags": list(sub.result.flags), "subscales": dict(sub.result.subscales), "scored_at": sub.received_at,
-        } for response_id, (sub, _c, _g) in zip(ids, accepted)])
+            "response_id": response_id, "total": result.total, "band": result.band, "risk": result.risk,
+            "flags": list(result.flags), "subscales": dict(result.subscales), "scored_at": sub.received_at,
+            "cutoff_profile": result.profile,
+        } for response_id, (sub, _c, _g, result) in zip(ids, accepted)])
         alert_events = risk.raise_alerts_for_responses(
-            [(sub.student_id, campaign.school_id, response_id, sub.result.risk)
-             for response_id, (sub, campaign, _g) in zip(ids, accepted)])
+            [(sub.student_id, campaign.school_id, response_id, result.risk)
+             for response_id, (sub, campaign, _g, result) in zip(ids, accepted)])
         audit.record_many([
             dict(actor="student", action="response_submitted", object_type="response", object_id=response_id,
-                 student_id=sub.student_id, detail={"scale": sub.scale_code, "risk": sub.result.risk})
-            for response_id, (sub, _c, _g) in zip(ids, accepted)] + alert_events)
-        for response_id, (sub, _c, _g) in zip(ids, accepted):
+                 student_id=sub.student_id, detail={"scale": sub.scale_code, "risk": result.risk})
+            for response_id, (sub, _c, _g, result) in zip(ids, accepted)] + alert_events)
+        for response_id, (sub, _c, _g, result) in zip(ids, accepted):
             sub.outcome = Receipt(response_id, sub.received_at, True,
-                                  screening_scales.needs_crisis_resources(sub.result.risk, sub.result.flags))
+                                  screening_scales.needs_crisis_resources(result.risk, result.flags))
     # A key twice in one batch is one submission: the second gets the first one's answer (created=False).
     for sub in subs:
         first = sub.duplicate_of

@@ -2,9 +2,10 @@
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, Column, ForeignKey, Integer, String, Table, UniqueConstraint
+from sqlalchemy import JSON, Column, ForeignKey, Integer, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from screening_scales import INTERNATIONAL
 from app.core import clock
 from app.core.types import UTCDateTime, str_enum
 from app.extensions import db
@@ -36,6 +37,11 @@ class Campaign(db.Model):
     closes_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    # Chosen at launch and kept for the whole session (NULL on campaigns launched before they existed):
+    # {code: text id} for each scale given in a centre's reviewed text (a shipped text has no entry), and
+    # {code: cut-off profile} resolved from the deployment's choice for the school's level.
+    scale_texts: Mapped[dict | None] = mapped_column(JSON)
+    cutoff_profiles: Mapped[dict | None] = mapped_column(JSON)
 
     school = relationship("School")
     classes = relationship("ClassGroup", secondary=campaign_classes, order_by="ClassGroup.grade, ClassGroup.name")
@@ -105,5 +111,38 @@ class Score(db.Model):
     flags: Mapped[list] = mapped_column(JSON, default=list)
     subscales: Mapped[dict] = mapped_column(JSON, default=dict)
     scored_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    # The cut-off profile the band and risk were computed with: a later choice never rewrites a stored result.
+    cutoff_profile: Mapped[str] = mapped_column(String(64), default=INTERNATIONAL, server_default=INTERNATIONAL)
 
     response: Mapped[Response] = relationship(back_populates="score")
+    rebands: Mapped[list["ScoreReband"]] = relationship(back_populates="score", order_by="ScoreReband.id")
+
+    def __repr__(self):
+        return f"<Score id={self.id} response={self.response_id} profile={self.cutoff_profile}>"
+
+
+class ScoreReband(db.Model):
+    """A stored result banded again with another cut-off profile by `flask scales reband`: what it was, what it
+    became, who did it and why. The score row carries the new banding; this row keeps the old one."""
+
+    __tablename__ = "score_rebands"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    score_id: Mapped[int] = mapped_column(ForeignKey("scores.id"), index=True)
+    from_profile: Mapped[str] = mapped_column(String(64))
+    from_band: Mapped[str | None] = mapped_column(String(32))
+    from_risk: Mapped[str] = mapped_column(String(16))
+    from_flags: Mapped[list] = mapped_column(JSON, default=list)
+    to_profile: Mapped[str] = mapped_column(String(64))
+    to_band: Mapped[str | None] = mapped_column(String(32))
+    to_risk: Mapped[str] = mapped_column(String(16))
+    to_flags: Mapped[list] = mapped_column(JSON, default=list)
+    reason: Mapped[str] = mapped_column(Text)
+    rebanded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    rebanded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+    score: Mapped[Score] = relationship(back_populates="rebands")
+    rebanded_by = relationship("User")
+
+    def __repr__(self):
+        return f"<ScoreReband id={self.id} score={self.score_id} {self.from_profile}->{self.to_profile}>"

@@ -6,9 +6,11 @@ from datetime import date, datetime
 from flask import current_app
 from sqlalchemy import func, select
 
+import screening_scales
 from app.audit import services as audit
 from app.core import clock
 from app.extensions import db
+from app.scales import services as scale_settings
 from app.screening.intake import ScreeningError, prepare, store
 from app.screening.models import Campaign, CampaignParticipant, CampaignStatus, Response, Score, campaign_classes
 from app.students.models import Enrollment, Student
@@ -40,23 +42,55 @@ def normalise_code(code: str) -> str:
     return "".join((code or "").split()).upper()
 
 
+TEXT_SEPARATOR = "@"
+
+
+def scale_choice(scale) -> str:
+    """How a form names one text of a scale: the code for a shipped text, "code@text id" for a centre's text."""
+    return f"{scale.code}{TEXT_SEPARATOR}{scale.text_id}" if scale.from_centre else scale.code
+
+
+def chosen_texts(choices):
+    """The scales (with their texts) that `choices` name, as scale_choice() writes them; one text per scale."""
+    chosen = []
+    for choice in choices:
+        code, _sep, text_id = str(choice).partition(TEXT_SEPARATOR)
+        try:
+            scale = registry().get_text(code, text_id or None)
+        except screening_scales.UnknownScale:
+            raise ScreeningError("unknown_scale") from None
+        if any(s.code == scale.code for s in chosen):
+            raise ScreeningError("one_text_per_scale")
+        chosen.append(scale)
+    return chosen
+
+
 def launch_campaign(school, class_groups, scale_codes, title, closes_at: datetime, by):
+    """Open a session for `class_groups`. `scale_codes` name the questionnaires (scale_choice(): a centre's text
+    as "code@text id"); a centre's text is used only once a doctor approved it. The texts and the cut-off profiles
+    in force for the school's level are fixed now, for the whole session."""
     if school.closed_on is not None:
         raise ScreeningError("school_closed")  # a closed school keeps its files but screens no more
     if not class_groups or any(c.school_id != school.id for c in class_groups):
         raise ScreeningError("classes_not_in_school")
     if not scale_codes:
         raise ScreeningError("no_scales")
-    known = set(registry().codes())
-    if any(code not in known for code in scale_codes):
-        raise ScreeningError("unknown_scale")
+    scales = chosen_texts(dict.fromkeys(scale_codes))
+    for scale in scales:
+        try:
+            scale_settings.check_usable(scale)
+        except scale_settings.ScalesError as exc:
+            raise ScreeningError(exc.code) from None
     opens_at = clock.now()
     if closes_at <= opens_at:
         raise ScreeningError("closes_in_past")
+    codes = [scale.code for scale in scales]
     campaign = Campaign(
         school_id=school.id,
         title=title,
-        scale_codes=list(dict.fromkeys(scale_codes)),
+        scale_codes=codes,
+        scale_texts={scale.code: scale.text_id for scale in scales if scale.from_centre},
+        cutoff_profiles=scale_settings.profiles_for_campaign(codes, school.level.value),
         session_code=generate_session_code(),
         opens_at=opens_at,
         closes_at=closes_at,
@@ -65,8 +99,15 @@ def launch_campaign(school, class_groups, scale_codes, title, closes_at: datetim
     campaign.classes = list(class_groups)
     db.session.add(campaign)
     db.session.flush()
-    audit.record(by, "campaign_launched", "campaign", campaign.id, detail={"scales": campaign.scale_codes})
+    audit.record(by, "campaign_launched", "campaign", campaign.id,
+                 detail={"scales": codes, "texts": campaign.scale_texts, "profiles": campaign.cutoff_profiles})
     return campaign
+
+
+def campaign_scale(campaign, code):
+    """The scale, in the text the campaign gives its students (a campaign from before texts were chosen: the
+    default text); raises UnknownScale when a centre's text the campaign chose is no longer loaded."""
+    return registry().get_text(code, (campaign.scale_texts or {}).get(code))
 
 
 def close_campaign(campaign, by):

@@ -12,6 +12,7 @@ from app.auth import policy
 from app.core import clock
 from app.extensions import db
 from app.orgs.models import ClassGroup
+from app.scales import services as scale_settings
 from app.screening import services
 from app.screening.forms import CampaignForm
 from app.screening.models import Campaign
@@ -26,7 +27,12 @@ CAMPAIGN_ERRORS = {
     "unknown_scale": _l("Unknown questionnaire."),
     "closes_in_past": _l("The session must stay open for at least an hour."),
     "school_closed": _l("This school is closed: it gets no new classes, campaigns, rosters or accounts."),
+    "one_text_per_scale": _l("Choose one text of each questionnaire."),
+    "text_not_reviewed": _l("This text has not been reviewed by a doctor yet: it cannot be used in a screening."),
+    "text_rejected": _l("A doctor found that this text does not match its source: it cannot be used."),
 }
+# What a new screening starts with: the PHQ-9 and the GAD-7, in a centre's reviewed text where there is one.
+DEFAULT_BATTERY = ("PHQ-9", "GAD-7")
 
 
 @bp.get("/classes/<int:class_id>")
@@ -42,22 +48,37 @@ def class_page(class_id):
 
 
 def _campaign_form():
+    """The form, with every questionnaire text a screening may use (a centre's text once a doctor approved it)."""
     form = CampaignForm()
     classes = db.session.scalars(policy.scoped(current_user, ClassGroup).order_by(ClassGroup.grade, ClassGroup.name)).all()
     form.class_ids.choices = [(c.id, f"{c.grade} · {c.name}") for c in classes]
-    form.scale_codes.choices = [(code, _scale_label(code)) for code in services.registry().codes()]
+    usable = scale_settings.usable_texts()
+    form.scale_codes.choices = [(services.scale_choice(scale), _scale_label(scale)) for scale, _info in usable]
+    form.texts = {services.scale_choice(scale): info for scale, info in usable}  # the badges beside the choices
+    form.awaiting_review = sum(1 for _s, info in scale_settings.all_texts() if info.state == "awaiting_review")
     return form, {c.id: c for c in classes}
 
 
-def _scale_label(code):
-    name = services.registry().get(code).name(str(get_locale()))
-    return _("%(name)s · asks about suicide or self-harm", name=name) if services.asks_crisis_questions(code) else name
+def _scale_label(scale):
+    name = scale.name(str(get_locale()))
+    return _("%(name)s · asks about suicide or self-harm", name=name) if scale.critical_items else name
+
+
+def _default_battery(form):
+    """PHQ-9 and GAD-7, each in the last of its usable texts (a centre's approved text comes after the shipped one)."""
+    chosen = {}
+    for value, _label in form.scale_codes.choices:
+        code = value.partition(services.TEXT_SEPARATOR)[0]
+        if code in DEFAULT_BATTERY:
+            chosen[code] = value
+    return list(chosen.values())
 
 
 def _misses_crisis_questions(form):
     """A battery that cannot detect suicide risk starts only when the teacher confirms it (the box is then shown).
-    Called after validation: every chosen code is a known scale."""
-    if form.without_crisis_questions.data or any(services.asks_crisis_questions(code) for code in form.scale_codes.data):
+    Called after validation: every choice names a usable text of a known scale."""
+    codes = [choice.partition(services.TEXT_SEPARATOR)[0] for choice in form.scale_codes.data]
+    if form.without_crisis_questions.data or any(services.asks_crisis_questions(code) for code in codes):
         return False
     form.without_crisis_questions.errors = [_(
         "None of the chosen questionnaires asks about suicide or self-harm, so no answer can open a critical alert. "
@@ -70,7 +91,7 @@ def new_campaign():
     form, classes = _campaign_form()
     if request.method == "GET":
         form.class_ids.data = [request.args.get("class_id", type=int)] if request.args.get("class_id") else []
-        form.scale_codes.data = ["PHQ-9", "GAD-7"]
+        form.scale_codes.data = _default_battery(form)
         form.title.data = _("Screening %(date)s", date=clock.today().isoformat())
     if not form.validate_on_submit() or _misses_crisis_questions(form):
         return render_template("screening/new_campaign.html", form=form), 400 if request.method == "POST" else 200

@@ -37,7 +37,7 @@ def test_score_one_and_a_missing_answer(tmp_path):
     assert result.returncode == 0
     assert json.loads(result.stdout) | {"version": None} == {
         "scale": "PHQ-9", "version": None, "total": 13, "band": "moderate", "risk": "critical",
-        "flags": ["suicidal_ideation"], "subscales": {}}
+        "flags": ["suicidal_ideation"], "subscales": {}, "profile": "international"}
     missing_item9 = json.loads(flask("score", "PHQ-9", "0,0,0,0,0,0,0,0,", instance=tmp_path).stdout)
     assert "risk_item_unanswered" in missing_item9["flags"] and missing_item9["risk"] in ("high", "critical")
     bad = flask("score", "GAD-7", "0,1,2,9,0,1,2", instance=tmp_path)

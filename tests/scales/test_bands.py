@@ -57,7 +57,7 @@ def test_result_shape_and_dict(registry):
     r = ss.score("PHQ-9", [0, 1, 2, 3, 0, 1, 2, 3, 1])
     assert r.to_dict() == {"scale": "PHQ-9", "version": registry.get("PHQ-9").version, "total": 13,
                            "band": "moderate", "risk": "critical", "flags": ["suicidal_ideation"],
-                           "subscales": {}}
+                           "subscales": {}, "profile": "international"}
     with pytest.raises(Exception):
         r.total = 3  # frozen
 

@@ -96,3 +96,16 @@ def test_extra_dir_option(tmp_path):
     assert res.exit_code == 0, res.output
     assert json.loads(res.output)["scale"] == "SAS"
     del data
+
+
+def test_profiles_and_texts_on_the_command_line():
+    listed = {r["code"]: r for r in map(json.loads, _run(["list"]).output.splitlines())}
+    assert listed["GAD-7"]["profiles"] == ["international", "cn_general_hospital_he2010", "hk_youth_2022"]
+    assert listed["PHQ-9"]["translation"] == "unverified_copy" and listed["PHQ-9"]["text"] is None
+    shown = _run(["show", "GAD-7", "--lang", "en"]).output
+    assert "Cut-off profile hk_youth_2022: ≥7 · Hong Kong youth (2022)" in shown and "Chinese text: unverified_copy" in shown
+    out = json.loads(_run(["score", "GAD-7", "1,1,1,1,1,1,1", "--profile", "hk_youth_2022"]).output)
+    assert (out["band"], out["risk"], out["profile"], out["flags"]) == ("mild", "moderate", "hk_youth_2022",
+                                                                         ["cutoff_positive"])
+    refused = _run(["score", "PHQ-9", "0,0,0,0,0,0,0,0,0", "--profile", "hk_youth_2022"])
+    assert refused.exit_code == 1 and "no cut-off profile" in refused.output

@@ -19,7 +19,7 @@ from app.notifications.models import Delivery, DeliveryState, DutyGroup, Notific
 from app.students import roster
 from app.students.models import Enrollment, EnrollmentReason, Student
 from tests.conftest import PASSWORD, TOTP_SECRET, login_as
-from tests.helpers import join
+from tests.helpers import join, load_centre_texts
 
 MIDDLE = {f"Student {i}" for i in range(6)}
 HIGH = {"Other Student"}
@@ -67,9 +67,11 @@ CLINICAL_TEXT = ("alert note 0", "referral reason 0", "referral reason 1", "find
 
 
 @pytest.fixture
-def case(app, world):
+def case(app, world, request):
     """Students 0 and 1 of the middle school have alerts and referrals; student 3 has joined the open
-    campaign; teacher2 has a second factor and three failed logins (so the admin's actions change something)."""
+    campaign; teacher2 has a second factor and three failed logins (so the admin's actions change something);
+    the centre has loaded its own PHQ-9 text, not yet reviewed."""
+    request.addfinalizer(load_centre_texts(app))
     with app.app_context():
         def user(name):
             return db.session.scalar(select(User).where(User.username == name))
@@ -126,6 +128,7 @@ def case(app, world):
             export_district_view="district", export_district_key=f"schools-{clock.today():%Y-%m}",
             channel_kind="sms", duty_group=duty_group.id, ack_token=delivery.ack_token(sms.id),
             **setting_up,
+            scale_code="PHQ-9", text_id=app.extensions["scales"].texts("PHQ-9")[1].text_id,
             case_numbers=(alert0.case_number, alert1.case_number, referral.case_number, referral_sent.case_number,
                           decision.case_number),
         )

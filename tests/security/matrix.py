@@ -91,6 +91,8 @@ URL_ARGS = {
     "hospital_id": "hospital_id",
     "agreement_id": "agreement",
     "staff_import_id": "staff_import",
+    "scale_code": "scale_code",
+    "text_id": "text_id",
 }
 
 
@@ -514,6 +516,17 @@ ROUTES = [
           covered_by="tests/integration/test_password_reset.py"),
     Route("recovery.new_password", "GET", "read", {}, covered_by="tests/integration/test_password_reset.py"),
     Route("recovery.new_password", "POST", "update", {}, covered_by="tests/integration/test_password_reset.py"),
+
+    # --- questionnaire settings (app/scales): texts and cut-off profiles of the whole deployment --------------
+    # No student data: every psychology teacher, doctor and the admin reads them; any doctor reviews a centre's
+    # text (a clinical judgement); only the admin chooses a profile.
+    Route("scales.text_list", "GET", "read", staff(homeroom=NOT_FOUND, teacher=OK, doctor=OK, admin=OK)),
+    Route("scales.text_page", "GET", "read", staff(homeroom=NOT_FOUND, teacher=OK, doctor=OK, admin=OK)),
+    Route("scales.review_text", "POST", "create", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=DONE, admin=NOT_FOUND),
+          data=lambda case: {"decision": "approved", "compared_with": "matrix source", "confirm": "y"}),
+    Route("scales.cutoff_profiles", "GET", "read", staff(homeroom=NOT_FOUND, teacher=OK, doctor=OK, admin=OK)),
+    Route("scales.choose_profile", "POST", "update", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=DONE),
+          data=lambda case: {"scale_code": "GAD-7", "school_level": "high", "profile": "hk_youth_2022"}),
 ]
 
 

@@ -9,6 +9,7 @@ from app.core import clock
 from app.dashboards.suppress import rate, suppress, suppress_row
 from app.extensions import db
 from app.reports.pdf.common import bar_chart, build, data_table, styles
+from app.scales.labels import campaign_scale_note
 from app.screening import services as screening
 from app.screening.models import Response, Score
 from app.web import BAND_LABELS, label, local_time
@@ -44,7 +45,7 @@ def class_report(campaign, class_group) -> bytes:
                 positive += n if risk in ("moderate", "high", "critical") else 0
         cells = suppress_row([by_band[b] for b in bands])
         names = [str(label(BAND_LABELS, b)) for b in bands]
-        story += [Paragraph(code, st["h2"]),
+        story += [Paragraph(f"{code} · {campaign_scale_note(campaign, code)}", st["h2"]),
                   bar_chart(_("Students per band"), names, cells),
                   data_table(names + [_("Screened"), _("Positive rate (%)")], [cells + [suppress(total), rate(positive, total)]])]
     return build(story, title)

@@ -7,6 +7,7 @@ from reportlab.platypus import Paragraph, Spacer
 
 from app.core import clock
 from app.reports.pdf.common import build, data_table, line_chart, styles
+from app.scales.labels import response_note
 from app.web import BAND_LABELS, OUTCOME_LABELS, REASON_LABELS, RISK_LABELS, STATUS_LABELS, label, local_time
 
 
@@ -15,7 +16,8 @@ def _summary(entry, show_clinical):
     if entry.kind == "screening":
         score = o.score
         return f"{o.scale_code}: {score.total if score and score.total is not None else '–'} · " \
-               f"{label(BAND_LABELS, score.band) if score else ''} · {label(RISK_LABELS, score.risk) if score else ''}"
+               f"{label(BAND_LABELS, score.band) if score else ''} · {label(RISK_LABELS, score.risk) if score else ''}" \
+               f" · {response_note(o)}"
     if entry.kind == "alert":
         return f"{label(RISK_LABELS, o.level)} · {label(REASON_LABELS, o.reason)} · {label(STATUS_LABELS, o.status)}"
     if entry.kind == "referral":
