@@ -1,7 +1,9 @@
 """XinQiao (心桥) application factory."""
 import functools
+import json
 import logging
 import os
+import re
 import secrets
 
 from babel import Locale
@@ -229,6 +231,21 @@ SECURITY_HEADERS = (
 )
 
 
+# A JSON string may escape half of a UTF-16 surrogate pair ("\\ud800"): no database can store such a string.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _has_lone_surrogate(body: bytes) -> bool:
+    """True when the JSON body decodes to a string holding half a surrogate pair (a whole pair is one character)."""
+    try:
+        json.dumps(json.loads(body), ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    except (ValueError, RecursionError):
+        return False  # not JSON: the view answers 400 for that itself
+    return False
+
+
 def _register_request_hooks(app):
     from app.auth import policy
 
@@ -253,8 +270,10 @@ def _register_request_hooks(app):
             for key, values in source.lists():
                 if "\x00" in key or any("\x00" in value for value in values):
                     return _error_response(400)
-        if req.is_json and b"\\u0000" in req.get_data():
-            return _error_response(400)
+        if req.is_json:
+            body = req.get_data()
+            if b"\\u0000" in body or (_SURROGATE_ESCAPE.search(body) and _has_lone_surrogate(body)):
+                return _error_response(400)
         return None
 
     @app.before_request
