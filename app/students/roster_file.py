@@ -153,14 +153,21 @@ def _rows_from_csv(data: bytes):
         raise RosterError("malformed") from exc
 
 
-def read_file(data: bytes, filename: str) -> list[dict]:
-    """Parse the upload into one dict per data row (row = the spreadsheet row number)."""
+def read_table(data: bytes, filename: str) -> list[list]:
+    """The non-blank rows of an uploaded CSV or XLSX (the header row first, at most MAX_ROWS after it, at most
+    MAX_COLUMNS cells each), read with every guard above. Any upload of a table is read through this function."""
     if not data:
         raise RosterError("empty")
     is_xlsx = data[:2] == b"PK" or filename.lower().endswith(".xlsx")
-    table = _rows_from_xlsx(data) if is_xlsx else _rows_from_csv(data)  # without blank rows, at most MAX_ROWS + 1
+    table = _rows_from_xlsx(data) if is_xlsx else _rows_from_csv(data)
     if not table:
         raise RosterError("empty")
+    return table
+
+
+def read_file(data: bytes, filename: str) -> list[dict]:
+    """Parse the upload into one dict per data row (row = the spreadsheet row number)."""
+    table = read_table(data, filename)
     columns = _header_map(table[0])
     rows = []
     for offset, raw in enumerate(table[1:], start=2):
