@@ -14,6 +14,7 @@ from sqlalchemy import event
 
 import screening_scales
 from config import CONFIGS, INSTANCE_DIR
+from app.audit import chain as audit_chain, checkpoints as audit_checkpoints
 from app.core import clock, crypto, sqlite_writer
 from app.core.sessions import CookieSessionInterface
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -57,6 +58,8 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     app.config.update(overrides)
     _ensure_secrets(app)
     crypto.configure(app.config["CLINICAL_DATA_KEYS"])
+    app.extensions["audit_keyring"] = audit_chain.keyring_from_config(app.config)
+    audit_checkpoints.init_app(app)
     crisis.init_app(app)  # a malformed LOCAL_CRISIS_LINES stops the start-up
     app.extensions["scales"] = screening_scales.load_registry(extra_dirs=app.config["EXTRA_SCALE_DIRS"])
 
@@ -97,6 +100,8 @@ def _ensure_secrets(app):
         app.config["SECRET_KEY"] = path.read_text().strip()
     if not app.config.get("CLINICAL_DATA_KEYS"):
         app.config["CLINICAL_DATA_KEYS"] = crypto.dev_keys(INSTANCE_DIR)
+    if not app.config.get("AUDIT_KEYS"):
+        app.config["AUDIT_KEYS"] = audit_chain.dev_key(INSTANCE_DIR)
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("sqlite:///") and not uri.startswith("sqlite:///:memory:"):
         os.makedirs(os.path.dirname(uri[len("sqlite:///"):]) or ".", exist_ok=True)
