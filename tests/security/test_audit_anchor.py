@@ -52,12 +52,13 @@ def _sql(app, statement, **params):
         db.session.remove()
 
 
-def _rechain(app, digest, key_id):
-    """What an insider with the database does after deleting events: hash every event again, in order, so that each
-    previous hash matches, with `digest` (the app's old SHA-256, or an HMAC under a key of their own)."""
+def _rechain(app, digest, key_id, after_id=0):
+    """What an insider with the database does after deleting events: hash every event after `after_id` again, in
+    order, so that each previous hash matches, with `digest` (the app's old SHA-256, or an HMAC under a key of
+    their own)."""
     with app.app_context():
-        rows = db.session.execute(select(*chain.COLUMNS).order_by(AuditEvent.id)).all()
-        prev = chain.GENESIS
+        rows = db.session.execute(select(*chain.COLUMNS).where(AuditEvent.id > after_id).order_by(AuditEvent.id)).all()
+        prev = db.session.scalar(select(AuditEvent.hash).where(AuditEvent.id == after_id)) or chain.GENESIS
         for row in rows:
             event = dict(row._mapping, prev_hash=prev)
             new_hash = digest(payload(prev, event))
@@ -102,6 +103,15 @@ def test_deleting_seven_events_and_recomputing_with_the_old_sha256_fails(app, an
     _rechain(app, unkeyed_digest, None)  # passing the events off as written before keys: the checkpoints disagree
     code, output = _verify(app)
     assert code == 1 and "is not in the chain" in output, output
+
+
+def test_passing_the_end_of_a_keyed_chain_off_as_unkeyed_fails_even_without_checkpoints(app, anchored, monkeypatch):
+    monkeypatch.setitem(app.config, "AUDIT_CHECKPOINT_DIR", None)
+    ids = _ids(app)
+    _sql(app, "DELETE FROM audit_events WHERE id = :i", i=ids[10])
+    _rechain(app, unkeyed_digest, None, after_id=ids[9])
+    code, output = _verify(app)
+    assert code == 1 and f"event {ids[11]}: unkeyed after keyed events" in output, output
 
 
 def test_recomputing_with_a_key_of_ones_own_fails(app, anchored):
