@@ -23,8 +23,9 @@ class Config:
 
     SECRET_KEY = os.environ.get("SECRET_KEY")
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or _sqlite_url("xinqiao.sqlite")
-    # PostgreSQL restarts drop pooled connections (dropped for SQLite in app/__init__.py).
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # PostgreSQL restarts drop pooled connections (dropped for SQLite in app/__init__.py). A database error's message
+    # names the statement but not its values: bound values are names, answers and notes, and messages reach the log.
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
     SQLITE_BUSY_TIMEOUT_MS = int(os.environ.get("SQLITE_BUSY_TIMEOUT_MS", "15000"))
     # FULL survives power loss; NORMAL (WAL) survives a killed process but may lose the last commits on power loss.
     SQLITE_SYNCHRONOUS = os.environ.get("SQLITE_SYNCHRONOUS", "FULL").upper()
