@@ -22,7 +22,7 @@ def register(app):
 @audit_cli.command("verify")
 def audit_verify():
     """Check the keyed chain and the checkpoints outside the database; exit 1 and name every problem found."""
-    from app.audit.chain import verify_chain
+    from app.audit.services import verify_chain
 
     report = verify_chain()
     for warning in report.warnings:

@@ -2,7 +2,7 @@
 
 A keyed chain shows a changed event and one deleted from the middle; it cannot show events deleted from its end, or
 a table emptied, because what is left is still a valid chain. A checkpoint is the head's hash at a moment, appended
-to a file the database does not hold: `verify_chain()` then finds every checkpointed event in the chain, or reports
+to a file the database does not hold: `app.audit.services.verify_chain()` then finds every checkpointed event in the chain, or reports
 the events gone. Checkpoints are written
 
 - by the application itself after a commit that added audit events, when AUDIT_CHECKPOINT_EVERY events or
@@ -26,9 +26,10 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import event, select
 
-from app.audit.chain import AuditKeyring
+from app.audit.chain import COLUMNS, AuditKeyring, matches_its_hash
 from app.audit.models import AuditEvent
 from app.core import clock, sqlite_writer
+from app.extensions import db
 
 logger = logging.getLogger(__name__)
 FILE_NAME = "audit-checkpoints.jsonl"
@@ -109,9 +110,6 @@ class ForgedHead(ValueError):
 def write_checkpoint(app) -> str | None:
     """Append a checkpoint of the committed head now (`flask audit checkpoint`), after checking that the head
     matches its hash (a head forged without the key is never anchored); None when the chain is empty."""
-    from app.audit.chain import COLUMNS, matches_its_hash
-    from app.extensions import db
-
     keyring = app.extensions["audit_keyring"]
     with _reader(db.engine) as connection:
         head = connection.execute(select(*COLUMNS).order_by(AuditEvent.id.desc()).limit(1)).first()
@@ -176,8 +174,6 @@ def _after_rollback(session):
 
 def init_app(app):
     """Listen for commits (once per process), and refuse to start when the checkpoint directory is not writable."""
-    from app.extensions import db
-
     if not event.contains(db.session, "after_commit", _after_commit):
         event.listen(db.session, "after_commit", _after_commit)
         event.listen(db.session, "after_rollback", _after_rollback)

@@ -1,11 +1,14 @@
-"""record() appends an audit row in the caller's transaction; verify() walks the chain (app/audit/chain.py)."""
+"""record() appends an audit event in the caller's transaction; verify_chain() checks the chain (app/audit/chain.py)
+and the checkpoints outside the database (app/audit/checkpoints.py)."""
+from datetime import datetime
+
 from flask import current_app
 from sqlalchemy import select, text
 
 from app.audit import checkpoints
-from app.audit.chain import GENESIS, payload, verify_chain
+from app.audit.chain import GENESIS, AuditKeyring, ChainReport, payload, walk
 from app.audit.models import AuditEvent
-from app.core import clock
+from app.core import clock, sqlite_writer
 from app.extensions import db
 
 _PG_AUDIT_LOCK = 428_001  # serializes appends on PostgreSQL so the chain never forks
@@ -70,6 +73,45 @@ def record_many(events: list[dict]) -> None:
         prev = rows[-1]["hash"]
     db.session.connection().execute(_INSERT_EVENTS, rows)
     checkpoints.note_events(db.session, len(rows))
+
+
+def verify_chain(connection=None, *, keyring: AuditKeyring | None = None, checkpoint_dir="config",
+                 checkpoints_before: datetime | None = None) -> ChainReport:
+    """Verify the audit chain and the checkpoints kept outside the database; never raises for what it finds.
+
+    connection: a SQLAlchemy Connection to the database to check, e.g. a restored backup's (default: a new
+        connection of the application's engine, which sees what is committed).
+    keyring: default the current application's AUDIT_KEYS.
+    checkpoint_dir: a directory of checkpoints (default AUDIT_CHECKPOINT_DIR); None checks the chain alone.
+    checkpoints_before: only checkpoints written before this moment must be found (a backup taken then holds no
+        later event).
+    """
+    keyring = keyring or current_app.extensions["audit_keyring"]
+    if checkpoint_dir == "config":
+        checkpoint_dir = current_app.config.get("AUDIT_CHECKPOINT_DIR")
+    report = ChainReport(checkpoint_dir=str(checkpoint_dir) if checkpoint_dir else None)
+    lines = checkpoints.read(checkpoint_dir, keyring, report, before=checkpoints_before) if checkpoint_dir else []
+    wanted = {line.hash for line in lines}
+    if connection is not None:
+        found = walk(connection, keyring, report, wanted)
+    else:  # what is committed, on a reader's connection: a long walk never holds SQLite's writers back
+        with db.engine.connect().execution_options(**{sqlite_writer.READ_ONLY: True}) as reader:
+            found = walk(reader, keyring, report, wanted)
+    for line in lines:
+        if line.hash in found:
+            report.checkpoints_confirmed += 1
+        else:
+            report.problem(f"checkpoint of {line.at.isoformat()}: its event (hash {line.hash[:16]}…) is not in the "
+                           "chain (events were deleted from the end, or the table was emptied or rebuilt)")
+    if not checkpoint_dir:
+        report.warnings.append("no checkpoint directory (AUDIT_CHECKPOINT_DIR): events deleted from the end of the "
+                               "chain, or an emptied table, cannot be detected")
+    elif report.events and not lines:
+        report.warnings.append(f"no checkpoint in {checkpoint_dir} yet: run `flask audit checkpoint`")
+    if report.unkeyed_events:
+        report.warnings.append(f"{report.unkeyed_events} events written before the audit key was introduced are "
+                               "chained by SHA-256 only; the keyed events after them and the checkpoints protect them")
+    return report
 
 
 def verify(**options) -> list[str]:

@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import select, text
 
 from app.audit import chain, checkpoints
-from app.audit.chain import AuditKeyring, payload, unkeyed_digest, verify_chain
+from app.audit.chain import AuditKeyring, payload, unkeyed_digest
+from app.audit.services import verify_chain
 from app.audit.models import AuditEvent
 from app.extensions import db
 from tests.conftest import login_as
