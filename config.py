@@ -23,14 +23,21 @@ class Config:
 
     SECRET_KEY = os.environ.get("SECRET_KEY")
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or _sqlite_url("xinqiao.sqlite")
-    # PostgreSQL restarts drop pooled connections (dropped for SQLite in app/__init__.py).
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # PostgreSQL restarts drop pooled connections (dropped for SQLite in app/__init__.py). A database error's message
+    # names the statement but not its values: bound values are names, answers and notes, and messages reach the log.
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
     SQLITE_BUSY_TIMEOUT_MS = int(os.environ.get("SQLITE_BUSY_TIMEOUT_MS", "15000"))
     # FULL survives power loss; NORMAL (WAL) survives a killed process but may lose the last commits on power loss.
     SQLITE_SYNCHRONOUS = os.environ.get("SQLITE_SYNCHRONOUS", "FULL").upper()
 
     # Comma-separated Fernet keys for clinical free text; the first one encrypts.
     CLINICAL_DATA_KEYS = os.environ.get("CLINICAL_DATA_KEYS")
+    # Comma-separated keys of the audit chain's HMAC, newest first: the first signs, all verify (app/audit/chain.py).
+    AUDIT_KEYS = os.environ.get("AUDIT_KEYS")
+    # Checkpoints of the audit chain's head, outside the database (app/audit/checkpoints.py); "" turns them off.
+    AUDIT_CHECKPOINT_DIR = os.environ.get("AUDIT_CHECKPOINT_DIR", str(INSTANCE_DIR / "audit-checkpoints")) or None
+    AUDIT_CHECKPOINT_EVERY = int(os.environ.get("AUDIT_CHECKPOINT_EVERY", "100"))  # events, or
+    AUDIT_CHECKPOINT_SECONDS = int(os.environ.get("AUDIT_CHECKPOINT_SECONDS", "60"))  # seconds, whichever first
 
     BABEL_DEFAULT_LOCALE = "zh_CN"
     BABEL_DEFAULT_TIMEZONE = os.environ.get("XINQIAO_TIMEZONE", "Asia/Shanghai")
@@ -151,6 +158,8 @@ class TestingConfig(Config):
     SECRET_KEY = "test-secret-key-not-for-production"
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL") or "sqlite://"
     CLINICAL_DATA_KEYS = "bmOFb3_4Txc1ZTyuBDqJjoxy4O8V5dhhCQOyFbVUZ5M="
+    AUDIT_KEYS = "test-audit-key-not-for-production-0123456789"
+    AUDIT_CHECKPOINT_DIR = None  # every test empties the tables; the checkpoint tests set their own directory
     RATELIMIT_ENABLED = False
     PASSWORD_HASH_FAST = True  # argon2 at test strength keeps the suite quick
     MAIL_ENABLED = False  # tests that send mail turn it on against their own local SMTP server
@@ -163,7 +172,8 @@ class ProductionConfig(Config):
 
     @classmethod
     def validate(cls):
-        missing = [name for name in ("SECRET_KEY", "DATABASE_URL", "CLINICAL_DATA_KEYS") if not os.environ.get(name)]
+        missing = [name for name in ("SECRET_KEY", "DATABASE_URL", "CLINICAL_DATA_KEYS", "AUDIT_KEYS")
+                   if not os.environ.get(name)]
         if missing:
             raise RuntimeError("Production needs these environment variables: " + ", ".join(missing))
 

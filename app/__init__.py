@@ -1,7 +1,9 @@
 """XinQiao (心桥) application factory."""
 import functools
+import json
 import logging
 import os
+import re
 import secrets
 
 from babel import Locale
@@ -12,6 +14,7 @@ from sqlalchemy import event
 
 import screening_scales
 from config import CONFIGS, INSTANCE_DIR
+from app.audit import chain as audit_chain, checkpoints as audit_checkpoints
 from app.core import clock, crypto, sqlite_writer
 from app.core.sessions import CookieSessionInterface
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -56,6 +59,8 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     app.config["CONFIG_NAME"] = config_name  # a second app on another database (backup checks) uses the same
     _ensure_secrets(app)
     crypto.configure(app.config["CLINICAL_DATA_KEYS"])
+    app.extensions["audit_keyring"] = audit_chain.keyring_from_config(app.config)
+    audit_checkpoints.init_app(app)
     crisis.init_app(app)  # a malformed LOCAL_CRISIS_LINES stops the start-up
     app.extensions["scales"] = screening_scales.load_registry(extra_dirs=app.config["EXTRA_SCALE_DIRS"])
 
@@ -107,6 +112,8 @@ def _ensure_secrets(app):
         app.config["SECRET_KEY"] = path.read_text().strip()
     if not app.config.get("CLINICAL_DATA_KEYS"):
         app.config["CLINICAL_DATA_KEYS"] = crypto.dev_keys(INSTANCE_DIR)
+    if not app.config.get("AUDIT_KEYS"):
+        app.config["AUDIT_KEYS"] = audit_chain.dev_key(INSTANCE_DIR)
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("sqlite:///") and not uri.startswith("sqlite:///:memory:"):
         os.makedirs(os.path.dirname(uri[len("sqlite:///"):]) or ".", exist_ok=True)
@@ -263,6 +270,21 @@ SECURITY_HEADERS = (
 )
 
 
+# A JSON string may escape half of a UTF-16 surrogate pair ("\\ud800"): no database can store such a string.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _has_lone_surrogate(body: bytes) -> bool:
+    """True when the JSON body decodes to a string holding half a surrogate pair (a whole pair is one character)."""
+    try:
+        json.dumps(json.loads(body), ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    except (ValueError, RecursionError):
+        return False  # not JSON: the view answers 400 for that itself
+    return False
+
+
 def _register_request_hooks(app):
     from app.auth import policy
 
@@ -287,8 +309,10 @@ def _register_request_hooks(app):
             for key, values in source.lists():
                 if "\x00" in key or any("\x00" in value for value in values):
                     return _error_response(400)
-        if req.is_json and b"\\u0000" in req.get_data():
-            return _error_response(400)
+        if req.is_json:
+            body = req.get_data()
+            if b"\\u0000" in body or (_SURROGATE_ESCAPE.search(body) and _has_lone_surrogate(body)):
+                return _error_response(400)
         return None
 
     @app.before_request

@@ -1,4 +1,4 @@
-"""Security commands: flask audit verify, flask keys rotate|generate, flask retention purge [--dry-run]."""
+"""Security commands: flask audit verify|checkpoint|new-key, flask keys rotate|generate, flask retention purge."""
 import click
 from cryptography.fernet import Fernet
 from flask import current_app
@@ -21,19 +21,47 @@ def register(app):
 
 @audit_cli.command("verify")
 def audit_verify():
-    """Walk the hash chain; exit 1 and name every changed or deleted row when it is broken."""
-    from app.audit import services as audit
-    from app.audit.models import AuditEvent
+    """Check the keyed chain and the checkpoints outside the database; exit 1 and name every problem found."""
+    from app.audit.services import verify_chain
 
-    problems = audit.verify()
-    count = db.session.query(AuditEvent).count()
-    head = db.session.query(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1).scalar()
-    if problems:
-        for problem in problems:
+    report = verify_chain()
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if not report.ok:
+        for problem in report.problems:
             click.echo(problem, err=True)
-        raise click.ClickException(f"audit trail broken: {len(problems)} problem(s) in {count} events")
-    # Keep the head hash somewhere else (a printout, a ticket): rows deleted from the end then show.
-    click.echo(f"audit trail intact: {count} events, head {head or '-'}")
+        raise click.ClickException(f"audit trail broken: {report.problem_count} problem(s) in {report.events} events")
+    click.echo(f"audit trail intact: {report.events} events, head {report.head_hash or '-'}")
+    if report.checkpoint_dir:
+        latest = f"{report.latest_checkpoint_at:%Y-%m-%d %H:%M} UTC" if report.latest_checkpoint_at else "none yet"
+        click.echo(f"checkpoints in {report.checkpoint_dir}: {report.checkpoints_confirmed} of {report.checkpoints} "
+                   f"found in the chain (latest {latest})")
+
+
+@audit_cli.command("checkpoint")
+def audit_checkpoint():
+    """Append the chain's head to the checkpoint file outside the database (run it from cron, e.g. every 5 minutes)."""
+    from app.audit import checkpoints
+
+    directory = current_app.config.get("AUDIT_CHECKPOINT_DIR")
+    if not directory:
+        raise click.ClickException("AUDIT_CHECKPOINT_DIR is not set: there is nowhere to keep checkpoints")
+    try:
+        head = checkpoints.write_checkpoint(current_app)
+    except checkpoints.ForgedHead as exc:
+        raise click.ClickException(f"{exc}: nothing written; run `flask audit verify`") from None
+    if head is None:
+        click.echo("the audit trail is empty: nothing to checkpoint")
+    else:
+        click.echo(f"checkpoint written to {directory}: head {head}")
+
+
+@audit_cli.command("new-key")
+def audit_new_key():
+    """Print a new audit key. Put it first in AUDIT_KEYS and keep the older keys after it (they verify older events)."""
+    from app.audit.chain import new_key
+
+    click.echo(new_key())
 
 
 def encrypted_columns():

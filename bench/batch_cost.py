@@ -25,7 +25,8 @@ def main():
     work = Path(tempfile.mkdtemp(prefix="xinqiao-batch-cost-"))
     url = f"sqlite:///{work / 'bench.sqlite'}"
     os.environ.update(XINQIAO_CONFIG="production", XINQIAO_INSTANCE_DIR=str(work), DATABASE_URL=url,
-                      SECRET_KEY=secrets.token_hex(32), CLINICAL_DATA_KEYS=Fernet.generate_key().decode())
+                      SECRET_KEY=secrets.token_hex(32), CLINICAL_DATA_KEYS=Fernet.generate_key().decode(),
+                      AUDIT_KEYS=secrets.token_hex(32))
     sizes = (1, 4, 8, 16, 32, 64)
     plan = seed.seed_database(url, students=250, campaigns=6)
     raw = seed.submission_requests(url, plan)[:SUBMISSIONS_PER_SIZE * (len(sizes) + 1)]

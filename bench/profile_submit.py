@@ -19,7 +19,7 @@ def main(n=1000):
     tmp = Path(tempfile.mkdtemp(prefix="xinqiao-prof-"))
     url = f"sqlite:///{tmp / 'prof.db'}"
     os.environ.update(XINQIAO_CONFIG="production", XINQIAO_INSTANCE_DIR=str(tmp), DATABASE_URL=url,
-                      SECRET_KEY=secrets.token_hex(32),
+                      SECRET_KEY=secrets.token_hex(32), AUDIT_KEYS=secrets.token_hex(32),
                       CLINICAL_DATA_KEYS=__import__("cryptography.fernet").fernet.Fernet.generate_key().decode())
     from bench import loadgen, seed
 

@@ -188,7 +188,8 @@ def main():
 
     work = Path(tempfile.mkdtemp(prefix="xinqiao-bench-"))
     secret, clinical = os.urandom(24).hex(), Fernet.generate_key().decode()
-    os.environ.update(XINQIAO_INSTANCE_DIR=str(work), SECRET_KEY=secret, CLINICAL_DATA_KEYS=clinical)
+    os.environ.update(XINQIAO_INSTANCE_DIR=str(work), SECRET_KEY=secret, CLINICAL_DATA_KEYS=clinical,
+                      AUDIT_KEYS=os.urandom(32).hex())
     results = {"when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "machine": machine(), "engines": {}}
     only = os.environ.get("BENCH_ENGINES", "sqlite,sqlite-normal,postgresql").split(",")
     try:

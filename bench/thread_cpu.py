@@ -68,7 +68,8 @@ def main(n, instant_writer):
     work = Path(tempfile.mkdtemp(prefix="xinqiao-threads-"))
     url = f"sqlite:///{work / 'bench.sqlite'}"
     secret, clinical = os.urandom(24).hex(), Fernet.generate_key().decode()
-    os.environ.update(XINQIAO_INSTANCE_DIR=str(work), SECRET_KEY=secret, CLINICAL_DATA_KEYS=clinical, DATABASE_URL=url)
+    os.environ.update(XINQIAO_INSTANCE_DIR=str(work), SECRET_KEY=secret, CLINICAL_DATA_KEYS=clinical, DATABASE_URL=url,
+                      AUDIT_KEYS=os.urandom(32).hex())
     plan = seed.seed_database(url, students=250, campaigns=6)
     requests = seed.submission_requests(url, plan)[:WARMUP + n]
     env = run.engine_env(work, url, secret, clinical)

@@ -30,6 +30,8 @@ def safe_next(target: str | None) -> str | None:
     """Only same-site relative paths are followed after login."""
     if not target:
         return None
+    if not target.isprintable():  # CR/LF would split the Location header; other controls have no place in a path
+        return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return None

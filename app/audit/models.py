@@ -1,4 +1,4 @@
-"""AuditEvent: one row per read or change; each row's hash chains to the previous row."""
+"""AuditEvent: one row per read or change; each row's keyed hash chains to the previous row."""
 from datetime import datetime
 
 from sqlalchemy import JSON, ForeignKey, String, event
@@ -24,6 +24,8 @@ class AuditEvent(db.Model):
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The audit key whose HMAC `hash` is (app/audit/chain.py); NULL for events written before keys (plain SHA-256).
+    key_id: Mapped[str | None] = mapped_column(String(16))
 
     def __repr__(self):
         return f"<AuditEvent id={self.id} action={self.action}>"

@@ -1,29 +1,17 @@
-"""record() appends an audit row in the caller's transaction; verify() walks the hash chain."""
-import hashlib
-import json
+"""record() appends an audit event in the caller's transaction; verify_chain() checks the chain (app/audit/chain.py)
+and the checkpoints outside the database (app/audit/checkpoints.py)."""
+from datetime import datetime
 
+from flask import current_app
 from sqlalchemy import select, text
 
+from app.audit import checkpoints
+from app.audit.chain import GENESIS, AuditKeyring, ChainReport, payload, walk
 from app.audit.models import AuditEvent
-from app.core import clock
+from app.core import clock, sqlite_writer
 from app.extensions import db
 
-GENESIS = "0" * 64
 _PG_AUDIT_LOCK = 428_001  # serializes appends on PostgreSQL so the chain never forks
-
-
-_HASHED = ("at", "actor_id", "actor_role", "action", "object_type", "object_id", "student_id", "outcome", "detail")
-
-
-def _digest_row(prev_hash: str, row: dict) -> str:
-    body = {name: row[name] for name in _HASHED}
-    body["at"], body["detail"] = row["at"].isoformat(), row["detail"] or {}
-    payload = prev_hash + json.dumps(body, sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
-
-
-def _digest(prev_hash: str, event: AuditEvent) -> str:
-    return _digest_row(prev_hash, {name: getattr(event, name) for name in _HASHED})
 
 
 def _role_of(actor) -> str:
@@ -45,20 +33,25 @@ def _last_hash() -> str:
     return connection.execute(_CHAIN_END).scalar() or GENESIS
 
 
-def _row(actor, action, object_type, object_id=None, student_id=None, outcome="ok", detail=None, *, prev) -> dict:
-    """The columns of one event, its hash chained to `prev`."""
+def _row(keyring, actor, action, object_type, object_id=None, student_id=None, outcome="ok", detail=None, *,
+         prev) -> dict:
+    """The columns of one event, its hash (HMAC under the signing audit key) chained to `prev`."""
     row = {"at": clock.now().replace(microsecond=0), "actor_id": getattr(actor, "id", None),
            "actor_role": _role_of(actor), "action": action, "object_type": object_type, "object_id": object_id,
-           "student_id": student_id, "outcome": outcome, "detail": detail or {}, "prev_hash": prev}
-    row["hash"] = _digest_row(prev, row)
+           "student_id": student_id, "outcome": outcome, "detail": detail or {}, "prev_hash": prev,
+           "key_id": keyring.signing_id}
+    row["hash"] = keyring.sign(payload(prev, row))
     return row
 
 
 def record(actor, action: str, object_type: str, object_id=None, student_id=None, outcome="ok", detail=None):
     """Append one event. `actor` is a User, "student", or None for the system."""
-    event = AuditEvent(**_row(actor, action, object_type, object_id, student_id, outcome, detail, prev=_last_hash()))
+    keyring = current_app.extensions["audit_keyring"]
+    event = AuditEvent(**_row(keyring, actor, action, object_type, object_id, student_id, outcome, detail,
+                              prev=_last_hash()))
     db.session.add(event)
     db.session.flush()
+    checkpoints.note_events(db.session, 1)
     return event
 
 
@@ -73,24 +66,57 @@ def record_many(events: list[dict]) -> None:
     """
     if not events:
         return
+    keyring = current_app.extensions["audit_keyring"]
     prev, rows = _last_hash(), []
     for fields in events:
-        rows.append(_row(prev=prev, **fields))
+        rows.append(_row(keyring, prev=prev, **fields))
         prev = rows[-1]["hash"]
     db.session.connection().execute(_INSERT_EVENTS, rows)
+    checkpoints.note_events(db.session, len(rows))
 
 
-def verify() -> list[str]:
-    """Walk the chain in id order; return a list of problems (empty when intact)."""
-    problems = []
-    prev = GENESIS
-    for event in db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)).yield_per(1000):
-        if event.prev_hash != prev:
-            problems.append(f"event {event.id}: previous hash does not match (a row before it was changed or deleted)")
-        if _digest(event.prev_hash, event) != event.hash:
-            problems.append(f"event {event.id}: content does not match its hash (the row was changed)")
-        prev = event.hash
-    return problems
+def verify_chain(connection=None, *, keyring: AuditKeyring | None = None, checkpoint_dir="config",
+                 checkpoints_before: datetime | None = None) -> ChainReport:
+    """Verify the audit chain and the checkpoints kept outside the database; never raises for what it finds.
+
+    connection: a SQLAlchemy Connection to the database to check, e.g. a restored backup's (default: a new
+        connection of the application's engine, which sees what is committed).
+    keyring: default the current application's AUDIT_KEYS.
+    checkpoint_dir: a directory of checkpoints (default AUDIT_CHECKPOINT_DIR); None checks the chain alone.
+    checkpoints_before: only checkpoints written before this moment must be found (a backup taken then holds no
+        later event).
+    """
+    keyring = keyring or current_app.extensions["audit_keyring"]
+    if checkpoint_dir == "config":
+        checkpoint_dir = current_app.config.get("AUDIT_CHECKPOINT_DIR")
+    report = ChainReport(checkpoint_dir=str(checkpoint_dir) if checkpoint_dir else None)
+    lines = checkpoints.read(checkpoint_dir, keyring, report, before=checkpoints_before) if checkpoint_dir else []
+    wanted = {line.hash for line in lines}
+    if connection is not None:
+        found = walk(connection, keyring, report, wanted)
+    else:  # what is committed, on a reader's connection: a long walk never holds SQLite's writers back
+        with db.engine.connect().execution_options(**{sqlite_writer.READ_ONLY: True}) as reader:
+            found = walk(reader, keyring, report, wanted)
+    for line in lines:
+        if line.hash in found:
+            report.checkpoints_confirmed += 1
+        else:
+            report.problem(f"checkpoint of {line.at.isoformat()}: its event (hash {line.hash[:16]}…) is not in the "
+                           "chain (events were deleted from the end, or the table was emptied or rebuilt)")
+    if not checkpoint_dir:
+        report.warnings.append("no checkpoint directory (AUDIT_CHECKPOINT_DIR): events deleted from the end of the "
+                               "chain, or an emptied table, cannot be detected")
+    elif report.events and not lines:
+        report.warnings.append(f"no checkpoint in {checkpoint_dir} yet: run `flask audit checkpoint`")
+    if report.unkeyed_events:
+        report.warnings.append(f"{report.unkeyed_events} events written before the audit key was introduced are "
+                               "chained by SHA-256 only; the keyed events after them and the checkpoints protect them")
+    return report
+
+
+def verify(**options) -> list[str]:
+    """The problems verify_chain() finds (empty when the chain and its checkpoints are intact)."""
+    return verify_chain(**options).problems
 
 
 def record_list_view(actor, view: str, student_ids) -> None:

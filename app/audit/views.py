@@ -1,7 +1,4 @@
 """The admin's export of a student's access log: who opened or changed the file, when, with what outcome."""
-import csv
-import io
-
 from flask import Blueprint, Response
 from flask_login import current_user
 from sqlalchemy import select
@@ -10,6 +7,7 @@ from app.accounts.models import Role, User
 from app.audit import services as audit
 from app.audit.models import AuditEvent
 from app.auth import policy
+from app.core.spreadsheets import csv_bytes
 from app.extensions import db
 from app.students.models import Student
 
@@ -29,12 +27,8 @@ def student_access_log(student_id):
         .where(AuditEvent.student_id == student.id).order_by(AuditEvent.id)).all()
     audit.record(current_user, "access_log_exported", "student", student.id, student.id, detail={"rows": len(rows)})
     db.session.commit()
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(COLUMNS)
-    for event, username in rows:
-        writer.writerow([event.at.isoformat(), username or event.actor_role, event.actor_role, event.action,
-                         event.object_type, event.object_id or "", event.outcome])
+    body = csv_bytes([COLUMNS, *([event.at.isoformat(), username or event.actor_role, event.actor_role, event.action,
+                                  event.object_type, event.object_id or "", event.outcome] for event, username in rows)])
     filename = f"access-log-{student.id}.csv"
-    return Response("\ufeff" + out.getvalue(), mimetype="text/csv",
+    return Response(body, mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})

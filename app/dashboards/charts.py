@@ -39,7 +39,7 @@ def hbar(title, labels, values, *, unit="", colour="#2f6f73", max_value=None):
     parts = []
     for i, (label, value, n) in enumerate(zip(labels, values, numbers)):
         y = 5 + i * row_h
-        parts.append(f'<text x="{label_w - 6}" y="{y + 17}" text-anchor="end" class="lbl">{escape(str(label))[:24]}</text>')
+        parts.append(f'<text x="{label_w - 6}" y="{y + 17}" text-anchor="end" class="lbl">{escape(str(label)[:24])}</text>')
         if n is not None:
             w = max(0.0, (width - label_w - 70) * n / top)
             parts.append(f'<rect x="{label_w}" y="{y + 4}" width="{w:.1f}" height="{row_h - 8}" fill="{colour}"/>')
@@ -62,7 +62,7 @@ def stacked(title, labels, series_names, rows, totals, colours=None):
              '</pattern></defs>']
     for i, (label, row, total) in enumerate(zip(labels, rows, totals)):
         y = 5 + i * row_h
-        parts.append(f'<text x="{label_w - 6}" y="{y + 17}" text-anchor="end" class="lbl">{escape(str(label))[:24]}</text>')
+        parts.append(f'<text x="{label_w - 6}" y="{y + 17}" text-anchor="end" class="lbl">{escape(str(label)[:24])}</text>')
         total_n = _num(total)
         if not total_n:
             parts.append(f'<text x="{label_w + 4}" y="{y + 17}" class="val muted">{escape(str(total if total is not None else "–"))}</text>')
@@ -86,7 +86,7 @@ def stacked(title, labels, series_names, rows, totals, colours=None):
         lx = 10 + (j % 4) * 137
         yy = ly + (j // 4) * 22
         parts.append(f'<rect x="{lx}" y="{yy}" width="12" height="12" fill="{colours[j % len(colours)]}"/>'
-                     f'<text x="{lx + 16}" y="{yy + 11}" class="lgd">{escape(str(name))[:16]}</text>')
+                     f'<text x="{lx + 16}" y="{yy + 11}" class="lgd">{escape(str(name)[:16])}</text>')
     return _svg(width, height, title, "".join(parts))
 
 
@@ -116,7 +116,7 @@ def line(title, x_labels, series, *, unit="%", trend=None):
     step = -(-count // 6)  # at most six labels under the axis
     for i, label in enumerate(x_labels):
         if i % step == 0:
-            parts.append(f'<text x="{px(i):.1f}" y="{top_pad + plot_h + 16}" text-anchor="middle" class="tick">{escape(str(label))[:10]}</text>')
+            parts.append(f'<text x="{px(i):.1f}" y="{top_pad + plot_h + 16}" text-anchor="middle" class="tick">{escape(str(label)[:10])}</text>')
     for k, ((name, values), ns) in enumerate(zip(series, numbers)):
         colour = LINE_COLOURS[k % len(LINE_COLOURS)]
         segment = []
@@ -134,7 +134,7 @@ def line(title, x_labels, series, *, unit="%", trend=None):
         lx = left + (k % 4) * 128
         ly = height - 20 + (k // 4) * 0
         parts.append(f'<rect x="{lx}" y="{ly}" width="12" height="12" fill="{colour}"/>'
-                     f'<text x="{lx + 16}" y="{ly + 11}" class="lgd">{escape(str(name))[:14]}</text>')
+                     f'<text x="{lx + 16}" y="{ly + 11}" class="lgd">{escape(str(name)[:14])}</text>')
     if trend is not None and count > 1:
         slope, intercept = trend
         y0, y1 = intercept, intercept + slope * (count - 1)

@@ -55,15 +55,6 @@ def previous_months(last: date, count: int) -> list[date]:
     return months
 
 
-def parse_month(text: str | None) -> date:
-    """'2026-11' → date(2026, 11, 1); anything else → the current month."""
-    try:
-        year, month = (int(p) for p in (text or "").split("-"))
-        return date(year, month, 1)
-    except (ValueError, TypeError):
-        return month_start(clock.today())
-
-
 def _bounds(month: date):
     start, end = month_start(month), next_month(month)
     return (datetime.combine(start, time(0), tzinfo=clock.LOCAL_TZ).astimezone(timezone.utc),

@@ -11,7 +11,7 @@ from app.accounts.models import Role
 from app.audit import services as audit
 from app.auth import policy
 from app.core import clock
-from app.dashboards.district import parse_month
+from app.core.args import id_arg, int_arg, month_arg
 from app.dashboards.district_panels import district_dashboard
 from app.dashboards.doctor import doctor_dashboard
 from app.dashboards.tables import to_csv, to_xlsx
@@ -29,11 +29,11 @@ MIMETYPES = {"csv": "text/csv; charset=utf-8",
 
 def _tables_for(view):
     if view == "teacher":
-        return teacher_dashboard(current_user, campaign_id=request.args.get("campaign", type=int), with_worklist=False,
-                                 grade=request.args.get("grade", type=int)).tables()
+        return teacher_dashboard(current_user, campaign_id=id_arg(request.args, "campaign"), with_worklist=False,
+                                 grade=int_arg(request.args, "grade", high=16)).tables()
     if view == "doctor":
         return doctor_dashboard(current_user).tables()
-    return district_dashboard(parse_month(request.args.get("month")), request.args.get("school", type=int)).tables()
+    return district_dashboard(month_arg(request.args), id_arg(request.args, "school")).tables()
 
 
 @bp.get("/dashboards/<view>/<key>.<fmt>")
@@ -108,7 +108,7 @@ def class_report_pdf(campaign_id, class_id):
 def monthly_report_pdf():
     from app.reports.pdf.monthly import monthly_report
 
-    month = parse_month(request.args.get("month"))
+    month = month_arg(request.args)
     dashboard = district_dashboard(month)
     audit.record(current_user, "export", "monthly_report", None, detail={"month": f"{month:%Y-%m}", "format": "pdf"})
     body = monthly_report(dashboard, generated_at=clock.now())

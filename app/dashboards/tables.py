@@ -1,9 +1,7 @@
 """A dashboard table: the numbers behind a chart, rendered as HTML, CSV and XLSX from one object."""
-import csv
-import io
 from dataclasses import dataclass, field
 
-from openpyxl import Workbook
+from app.core.spreadsheets import csv_bytes, xlsx_bytes
 
 
 @dataclass
@@ -25,34 +23,16 @@ class Table:
         return self.links.get((r, c))
 
 
-def _plain(value):
-    return "" if value is None else value
-
-
 def to_csv(table: Table) -> bytes:
-    """UTF-8 with a BOM so that Excel on a school PC opens Chinese text correctly."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow([str(c) for c in table.columns])
-    for row in table.rows:
-        writer.writerow([_plain(v) for v in row])
+    rows = [[str(c) for c in table.columns], *table.rows]
     if table.note:
-        writer.writerow([])
-        writer.writerow([str(table.note)])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+        rows += [[], [str(table.note)]]
+    return csv_bytes(rows)
 
 
 def to_xlsx(table: Table) -> bytes:
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = (table.key or "data")[:31]
-    sheet.append([str(table.title)])
-    sheet.append([str(c) for c in table.columns])
-    for row in table.rows:
-        sheet.append([_plain(v) if isinstance(v, (int, float)) or v is None else str(v) for v in row])
+    rows = [[str(table.title)], [str(c) for c in table.columns],
+            *([v if isinstance(v, (int, float)) or v is None else str(v) for v in row] for row in table.rows)]
     if table.note:
-        sheet.append([])
-        sheet.append([str(table.note)])
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
+        rows += [[], [str(table.note)]]
+    return xlsx_bytes(table.key or "data", rows)

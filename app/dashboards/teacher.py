@@ -17,6 +17,7 @@ import screening_scales
 from app.auth import policy
 from app.care.models import DecisionOutcome, FollowUp, Referral, ReturnDecision
 from app.core import clock
+from app.core.args import id_arg, int_arg
 from app.dashboards import charts, stats
 from app.dashboards.campaigns import POSITIVE_RISKS, campaign_figures, many_figures, progress_rows
 from app.dashboards.suppress import rate, suppress, suppress_row
@@ -271,9 +272,8 @@ def teacher_dashboard(user, campaign_id=None, with_worklist=True, grade=None):
 
 def drilldown(user, args):
     """Students in `user`'s scope behind a dashboard figure; `args` are the figure's link arguments."""
-    try:
-        campaign_id = int(args.get("campaign", ""))
-    except ValueError:
+    campaign_id = id_arg(args, "campaign")
+    if campaign_id is None:
         return None
     campaign = db.session.scalar(policy.scoped(user, Campaign).where(Campaign.id == campaign_id))
     if campaign is None:
@@ -287,10 +287,10 @@ def drilldown(user, args):
         query = query.where(Response.scale_code == args["scale"])
     if args.get("band"):
         query = query.where(Score.band == args["band"])
-    if args.get("class", "").isdigit():
-        query = query.where(Response.class_group_id == int(args["class"]))
-    if args.get("grade", "").lstrip("-").isdigit():
-        query = query.where(ClassGroup.grade == int(args["grade"]))
+    if (class_id := id_arg(args, "class")) is not None:
+        query = query.where(Response.class_group_id == class_id)
+    if (grade := int_arg(args, "grade", high=16)) is not None:
+        query = query.where(ClassGroup.grade == grade)
     if args.get("positive"):
         query = query.where(Score.risk.in_(POSITIVE_RISKS))
     rows = db.session.execute(query.order_by(ClassGroup.grade, ClassGroup.name, Student.student_number).limit(2000)).all()

@@ -10,7 +10,7 @@ from app.auth import policy
 from app.care import services as care
 from app.care.models import FollowUp, Referral, ReferralStatus, ReturnDecision
 from app.core import clock
-from app.dashboards.district import parse_month
+from app.core.args import id_arg, int_arg, month_arg
 from app.dashboards.district_panels import district_dashboard
 from app.dashboards.doctor import doctor_dashboard
 from app.dashboards.teacher import teacher_dashboard
@@ -65,8 +65,8 @@ def teacher_home():
         FollowUp.done_at.is_(None))  # scoped: students enrolled here now, old-school tasks with hand-over consent
         .options(joinedload(FollowUp.student))
         .order_by(FollowUp.due_on, FollowUp.id).limit(50)).all()
-    dashboard = teacher_dashboard(current_user, campaign_id=request.args.get("campaign", type=int),
-                                  grade=request.args.get("grade", type=int))
+    dashboard = teacher_dashboard(current_user, campaign_id=id_arg(request.args, "campaign"),
+                                  grade=int_arg(request.args, "grade", high=16))
     alerts = dashboard.worklist["alerts"][:10]  # the risk list: the worklist's query and order (ends in Alert.id)
     audit.record_list_view(current_user, "dashboards.teacher_home",
                            [a.student_id for a in alerts] + [d.student_id for d in decisions]
@@ -121,7 +121,7 @@ def homeroom_home():
 def admin_home():
     _sweep()
     today = clock.today()
-    district = district_dashboard(parse_month(request.args.get("month")), request.args.get("school", type=int))
+    district = district_dashboard(month_arg(request.args), id_arg(request.args, "school"))
     db.session.commit()  # closed months computed for the first time are kept (MonthlyFigures)
     schools = db.session.scalars(select(School).order_by(School.name)).all()
     enrolled = dict(db.session.execute(

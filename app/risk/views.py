@@ -8,6 +8,7 @@ from app.accounts.models import Role
 from app.audit import services as audit
 from app.auth import policy
 from app.core import clock
+from app.core.args import id_arg
 from app.extensions import db
 from app.monitoring import services as monitoring
 from app.risk import services
@@ -90,8 +91,8 @@ def new_concern():
     """Raise a concern without a screening; a homeroom teacher may do so for the own class only."""
     form = ConcernForm()
     student = None
-    if request.method == "GET" and request.args.get("student", "").isdigit():
-        student = policy.get_visible_or_404(current_user, Student, int(request.args["student"]))
+    if request.method == "GET" and (student_id := id_arg(request.args, "student")) is not None:
+        student = policy.get_visible_or_404(current_user, Student, student_id)
         form.student_number.data = student.student_number
         audit.record(current_user, "concern_form_viewed", "student", student.id, student.id)
         db.session.commit()

@@ -10,6 +10,7 @@ from app.accounts.models import Role
 from app.audit import services as audit
 from app.auth import policy
 from app.core import clock
+from app.core.args import id_arg
 from app.extensions import db
 from app.orgs.models import ClassGroup
 from app.scales import services as scale_settings
@@ -90,7 +91,8 @@ def _misses_crisis_questions(form):
 def new_campaign():
     form, classes = _campaign_form()
     if request.method == "GET":
-        form.class_ids.data = [request.args.get("class_id", type=int)] if request.args.get("class_id") else []
+        class_id = id_arg(request.args, "class_id")
+        form.class_ids.data = [class_id] if class_id else []
         form.scale_codes.data = _default_battery(form)
         form.title.data = _("Screening %(date)s", date=clock.today().isoformat())
     if not form.validate_on_submit() or _misses_crisis_questions(form):

@@ -27,6 +27,8 @@ ROSTER_ERRORS = {
     "empty": _l("The file has no rows."),
     "missing_columns": _l("The header row lacks these columns: %(columns)s."),
     "too_many_rows": _l("The file has more than %(limit)s rows. Split it into smaller files."),
+    "unpacks_too_large": _l("The file unpacks to more than %(limit)s MB, more than any roster needs. Nothing was "
+                            "imported. Save the roster again as XLSX or CSV and upload that file."),
     "has_errors": _l("%(count)s rows have errors. Nothing was imported; correct the file and upload it again."),
     "already_applied": _l("This import was already applied."),
     "year_ended": _l("This roster was uploaded for the academic year %(year)s, which has ended. Nothing was "

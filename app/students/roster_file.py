@@ -2,6 +2,12 @@
 
 Headers are matched in Chinese or English, loosely (spaces, brackets and case ignored). A row that cannot be used
 carries `error` and `detail`; the planner (app/students/roster.py) reports it and blocks the whole import.
+
+An upload is hostile until read: an XLSX is a zip of XML, and 2 MB of zip can unpack to gigabytes or hold XML
+entities that expand without end. Before openpyxl reads a byte, the zip's entries are counted and unpacked against a
+limit (the declared sizes and the real ones); openpyxl parses with defusedxml (no entities, no DTD); rows are
+counted while reading and reading stops at the limit; columns past MAX_COLUMNS are never read. A CSV is counted the
+same way. Every refusal is a RosterError, which the views show as a message; nothing is stored.
 """
 import csv
 import io
@@ -12,6 +18,11 @@ from datetime import date, datetime
 from app.core import clock
 
 MAX_ROWS = 50_000
+MAX_BLANK_ROWS = MAX_ROWS  # blank rows are skipped, but each costs reading: 10 MB of line breaks stops here
+MAX_COLUMNS = 64  # a roster has about ten; a sheet claiming 16,384 columns is read no further than this
+MAX_ZIP_ENTRIES = 500  # an XLSX from Excel or WPS has about ten
+MAX_UNPACKED_BYTES = 40 * 1024 * 1024  # 50,000 rows written by openpyxl (inline strings, the largest form) are 27 MB
+_CHUNK = 1024 * 1024
 HEADERS = {
     "school": ("school", "学校", "学校名称"),
     "class": ("class", "班级", "班级名称"),
@@ -56,16 +67,69 @@ def _header_map(header_row):
     return columns
 
 
+def check_zip(data: bytes, max_unpacked: int = MAX_UNPACKED_BYTES) -> None:
+    """Refuse a zip with too many entries or that unpacks past `max_unpacked` bytes: the sizes its directory declares
+    first (free), then the bytes it really unpacks to, read a chunk at a time and stopped at the limit."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            entries = archive.infolist()
+            if len(entries) > MAX_ZIP_ENTRIES:
+                raise RosterError("malformed")  # not a workbook as a spreadsheet program saves one
+            if sum(entry.file_size for entry in entries) > max_unpacked:
+                raise RosterError("unpacks_too_large", limit=max_unpacked // (1024 * 1024))
+            unpacked = 0
+            for entry in entries:
+                with archive.open(entry) as member:
+                    while chunk := member.read(_CHUNK):
+                        unpacked += len(chunk)
+                        if unpacked > max_unpacked:
+                            raise RosterError("unpacks_too_large", limit=max_unpacked // (1024 * 1024))
+    except RosterError:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, OSError, ValueError) as exc:
+        raise RosterError("malformed") from exc  # damaged, encrypted, or a compression zipfile cannot read
+
+
+def _require_defused_xml():
+    """openpyxl parses with defusedxml when it is installed (and OPENPYXL_DEFUSEDXML is not "False"): without it,
+    XML entities expand. A deployment without it must fail loudly, not read uploads unprotected."""
+    from openpyxl.xml import functions
+
+    if not functions.iterparse.__module__.startswith("defusedxml"):
+        raise RuntimeError("openpyxl is not using defusedxml: install the pinned defusedxml and do not set "
+                           "OPENPYXL_DEFUSEDXML=False")
+
+
+def _limited(rows):
+    """The rows of `rows`, refusing a file with more than MAX_ROWS rows (a header row and some blank rows aside)
+    as soon as it is seen, without reading the rest."""
+    kept, blank = [], 0
+    for row in rows:
+        if row and any(cell not in (None, "") for cell in row):
+            if len(kept) > MAX_ROWS:  # the header row and MAX_ROWS data rows are kept already
+                raise RosterError("too_many_rows", limit=MAX_ROWS)
+            kept.append(list(row[:MAX_COLUMNS]))
+        else:
+            blank += 1
+            if blank > MAX_BLANK_ROWS:
+                raise RosterError("too_many_rows", limit=MAX_ROWS)
+    return kept
+
+
 def _rows_from_xlsx(data: bytes):
     from openpyxl import load_workbook
 
+    _require_defused_xml()
+    check_zip(data)
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError) as exc:
+    except Exception as exc:  # openpyxl and the XML parser raise many kinds on a damaged or hostile file  # noqa: BLE001
         raise RosterError("malformed") from exc
     try:
         sheet = workbook.worksheets[0]
-        return [list(row) for row in sheet.iter_rows(values_only=True)]
+        return _limited(sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS))
+    except RosterError:
+        raise
     except Exception as exc:  # openpyxl raises many kinds on a damaged sheet  # noqa: BLE001
         raise RosterError("malformed") from exc
     finally:
@@ -84,19 +148,18 @@ def _rows_from_csv(data: bytes):
     if "\x00" in text:
         raise RosterError("malformed")
     try:
-        return list(csv.reader(io.StringIO(text)))
+        return _limited(csv.reader(io.StringIO(text)))
     except csv.Error as exc:
         raise RosterError("malformed") from exc
 
 
 def read_table(data: bytes, filename: str) -> list[list]:
-    """The non-empty rows of a CSV or XLSX upload as lists of cells: every tabular upload (rosters, staff lists)
-    is read here, with this module's guards."""
+    """The non-blank rows of an uploaded CSV or XLSX (the header row first, at most MAX_ROWS after it, at most
+    MAX_COLUMNS cells each), read with every guard above. Any upload of a table is read through this function."""
     if not data:
         raise RosterError("empty")
     is_xlsx = data[:2] == b"PK" or filename.lower().endswith(".xlsx")
     table = _rows_from_xlsx(data) if is_xlsx else _rows_from_csv(data)
-    table = [row for row in table if row and any(cell not in (None, "") for cell in row)]
     if not table:
         raise RosterError("empty")
     return table
@@ -106,8 +169,6 @@ def read_file(data: bytes, filename: str) -> list[dict]:
     """Parse the upload into one dict per data row (row = the spreadsheet row number)."""
     table = read_table(data, filename)
     columns = _header_map(table[0])
-    if len(table) - 1 > MAX_ROWS:
-        raise RosterError("too_many_rows", limit=MAX_ROWS)
     rows = []
     for offset, raw in enumerate(table[1:], start=2):
         values = {key: raw[index] if index < len(raw) else None for key, index in columns.items()}

@@ -79,6 +79,7 @@ class Deployment:
             env["RATELIMIT_STORAGE_URI"] = "memory://"
             command += ["--workers", "1"]  # counts in memory: one worker must count them all
         env.update(DATABASE_URL=self.database_url, SECRET_KEY="deploy-test-" + "x" * 40, CLINICAL_DATA_KEYS=self.keys,
+                   AUDIT_KEYS="deploy-test-audit-key-" + "y" * 40, AUDIT_CHECKPOINT_DIR=str(self.tmp / "checkpoints"),
                    XINQIAO_INSTANCE_DIR=str(self.tmp / "instance"), BACKUP_DIR=str(self.tmp / "backups"),
                    PYTHONPATH=str(ROOT), **self.settings)
         log = open(self.tmp / "gunicorn.log", "ab")

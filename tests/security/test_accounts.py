@@ -248,6 +248,7 @@ def test_cookies_are_httponly_samesite_and_secure_in_production(app, world, clie
     monkeypatch.setenv("SECRET_KEY", "x" * 32)
     monkeypatch.setenv("DATABASE_URL", app.config["SQLALCHEMY_DATABASE_URI"])
     monkeypatch.setenv("CLINICAL_DATA_KEYS", app.config["CLINICAL_DATA_KEYS"])
+    monkeypatch.setenv("AUDIT_KEYS", app.config["AUDIT_KEYS"])
     prod = create_app("production", SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"],
                       SECRET_KEY="x" * 32, CLINICAL_DATA_KEYS=app.config["CLINICAL_DATA_KEYS"])
     assert prod.config["SESSION_COOKIE_SECURE"] and prod.config["SESSION_COOKIE_HTTPONLY"]

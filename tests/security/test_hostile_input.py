@@ -33,11 +33,10 @@ def actor(app, client_factory, case):
     return get
 
 
-def _allowed_actor(route):
+def _allowed_actor(route, outcomes=(matrix.OK, matrix.DONE, matrix.CREATED, matrix.SHOWN)):
     for role, relations in matrix.ROLES.items():
         for relation in relations:
-            if "moved" not in relation and route.outcome(role, relation) in (matrix.OK, matrix.DONE, matrix.CREATED,
-                                                                                   matrix.SHOWN):
+            if "moved" not in relation and route.outcome(role, relation) in outcomes:
                 return role, relation
     return None
 
@@ -216,3 +215,77 @@ def test_impossible_ids_and_nul_characters_in_the_url(app, client_factory, case,
     else:
         response = client.post(url + "?q=a%00b", {}, headers=headers)
     assert response.status_code == 400, url
+
+
+# --- impossible numbers, dates, line breaks and surrogates: the class of 500s a penetration test found ----------
+
+def _query_names():
+    """Every query argument the application reads (a static scan of app/), so that a new one is probed too."""
+    from pathlib import Path
+
+    names = {"next"}
+    for path in (Path(__file__).resolve().parents[2] / "app").rglob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        names |= set(re.findall(r'args(?:\.get\(|\[)\s*"([a-z_]+)"', source))
+        names |= set(re.findall(r'(?:id_arg|int_arg|month_arg)\(\s*(?:request\.)?args,\s*"([a-z_]+)"', source))
+        if re.search(r"month_arg\((?:request\.)?args\)", source):
+            names.add("month")
+    return sorted(names)
+
+
+QUERY_NAMES = _query_names()
+# 20 digits overflow SQLite's and PostgreSQL's integers, 2**31 PostgreSQL's integer; "²".isdigit() is true but
+# int("²") fails; year 9999 has no next month; CR/LF would split a Location header.
+IMPOSSIBLE = ("99999999999999999999", str(2**31), "²", "9999-12", "0000-00", "/x\r\nLocation: //evil")
+RAW_IMPOSSIBLE = ("%ED%A0%80", "%0D%0ASet-Cookie:%20x=1")  # half a surrogate pair in UTF-8; CR/LF
+PROBED_GET_ROUTES = [r for r in matrix.ROUTES if r.method == "GET" and not r.covered_by and r.endpoint != "static"
+                     and _allowed_actor(r, (matrix.OK, matrix.REDIRECT))]
+
+
+def test_the_probe_reads_the_arguments_the_pages_read():
+    assert {"campaign", "class", "grade", "student", "month", "school", "next", "class_id"} <= set(QUERY_NAMES)
+
+
+@pytest.mark.parametrize("route", PROBED_GET_ROUTES, ids=[r.endpoint for r in PROBED_GET_ROUTES])
+def test_impossible_numbers_dates_and_line_breaks_in_every_query_argument(app, client_factory, case, route):
+    """Every query argument the application reads, with numbers past any integer, impossible months, CR/LF and
+    undecodable bytes, on every page: a page or a redirect (never with a line break in its Location), never a 5xx."""
+    from urllib.parse import urlencode
+
+    role, relation = _allowed_actor(route, (matrix.OK, matrix.REDIRECT))
+    client, headers, _visible = actor_client(app, client_factory, case, role, relation)
+    url, base = _split(_url(app, case, route))
+    for name in QUERY_NAMES:
+        others = {k: v for k, v in base.items() if k != name}
+        queries = [urlencode({**others, name: value}) for value in IMPOSSIBLE]
+        queries += [urlencode(others) + ("&" if others else "") + f"{name}={raw}" for raw in RAW_IMPOSSIBLE]
+        for query in queries:
+            response = client.get(f"{url}?{query}", headers=headers)
+            assert response.status_code < 500, (url, query, response.status_code)
+            location = response.headers.get("Location", "")
+            assert "\r" not in location and "\n" not in location and "//evil" not in location, (url, query, location)
+
+
+LONE_SURROGATES = ('"\\ud800"', '"x\\udfff"', '["\\udc00"]', '{"k\\ud834": 1}')
+
+
+@pytest.mark.parametrize("route", JSON_ROUTES, ids=[r.endpoint for r in JSON_ROUTES])
+def test_lone_surrogates_in_every_json_field(app, client_factory, case, route):
+    """Half a UTF-16 surrogate pair cannot be stored by any database: a 400 that changes nothing, in every field;
+    a whole pair (an emoji written as two escapes) is an ordinary character."""
+    import json
+
+    client, headers, _ = actor_client(app, client_factory, case, "student", "own")
+    url = _url(app, case, route)
+    valid = route.json(case)
+    for field in sorted(valid):
+        for raw in LONE_SURROGATES:
+            body = json.dumps({k: v for k, v in valid.items() if k != field})[:-1] + f', "{field}": {raw}}}'
+            before = snapshot(app)
+            response = client.http.post(url, data=body, content_type="application/json", headers=headers)
+            assert response.status_code == 400, (url, field, raw, response.status_code)
+            assert response.is_json and "error" in response.get_json()
+            assert snapshot(app) == before
+    pair = json.dumps(dict(valid, student_number="\\ud83d\\ude00"))
+    assert client.http.post(url, data=pair.replace("\\\\", "\\"), content_type="application/json",
+                            headers=headers).status_code < 500

@@ -2,17 +2,14 @@
 
 It never names a diagnosis unless the doctor ticked that it may be shared; findings never appear.
 """
-from io import BytesIO
-from xml.sax.saxutils import escape
-
 from flask_babel import gettext as _
 from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Spacer, Table, TableStyle
 
 from app.care.icd10 import F_CODES
+from app.reports.pdf.common import build, para
 from app.reports.pdf.fonts import cjk_font
 from app.web import OUTCOME_LABELS, local_time
 
@@ -27,10 +24,6 @@ def _styles():
         "body": base,
         "small": ParagraphStyle("small", parent=base, fontSize=9, leading=13, textColor=colors.HexColor("#555555")),
     }
-
-
-def _p(text, style):
-    return Paragraph(escape(str(text)).replace("\n", "<br/>"), style)
 
 
 def diagnosis_text(decision) -> str | None:
@@ -66,7 +59,8 @@ def certificate_pdf(decision, school_name: str) -> bytes:
         (_("Date of decision"), local_time(decision.created_at, "%Y-%m-%d")),
         (_("Case number"), f"{decision.case_number} / {referral.case_number}"),
     ]
-    table = Table([[_p(k, styles["label"]), _p(v, styles["body"])] for k, v in rows], colWidths=[45 * mm, 120 * mm])
+    table = Table([[para(k, styles["label"]), para(v, styles["body"])] for k, v in rows], colWidths=[45 * mm, 120 * mm],
+                  splitInRow=1)
     table.setStyle(TableStyle([
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ("LINEBELOW", (0, 0), (-1, -1), 0.4, colors.HexColor("#cccccc")),
@@ -74,21 +68,18 @@ def certificate_pdf(decision, school_name: str) -> bytes:
         ("BOTTOMPADDING", (0, 0), (-1, -1), 5),
     ]))
     story = [
-        _p(_("Return-to-school certificate"), styles["title"]),
-        _p(_("XinQiao school–hospital mental health service"), styles["subtitle"]),
+        para(_("Return-to-school certificate"), styles["title"]),
+        para(_("XinQiao school–hospital mental health service"), styles["subtitle"]),
         Spacer(1, 8 * mm),
         table,
         Spacer(1, 8 * mm),
     ]
     if not diagnosis:
-        story.append(_p(_("Clinical details are confidential and are not part of this certificate."), styles["small"]))
+        story.append(para(_("Clinical details are confidential and are not part of this certificate."), styles["small"]))
     story += [
-        _p(_("Please contact the school psychology teacher with any question about this decision."), styles["small"]),
+        para(_("Please contact the school psychology teacher with any question about this decision."), styles["small"]),
         Spacer(1, 14 * mm),
-        _p(_("Doctor's signature: ____________________    Hospital seal:"), styles["body"]),
+        para(_("Doctor's signature: ____________________    Hospital seal:"), styles["body"]),
     ]
-    buffer = BytesIO()
-    doc = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=22 * mm, rightMargin=22 * mm, topMargin=22 * mm,
-                            bottomMargin=20 * mm, title=_("Return-to-school certificate"), author=referral.hospital.name)
-    doc.build(story)
-    return buffer.getvalue()
+    return build(story, _("Return-to-school certificate"), kind="certificate", margins=(22 * mm, 22 * mm, 20 * mm),
+                 author=referral.hospital.name, footer=False)

@@ -2,13 +2,13 @@
 from flask import current_app
 from flask_babel import gettext as _
 from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, Spacer
+from reportlab.platypus import Spacer
 from sqlalchemy import func, select
 
 from app.core import clock
 from app.dashboards.suppress import rate, suppress, suppress_row
 from app.extensions import db
-from app.reports.pdf.common import bar_chart, build, data_table, styles
+from app.reports.pdf.common import bar_chart, build, data_table, para, styles
 from app.scales.labels import campaign_scale_note
 from app.screening import services as screening
 from app.screening.models import Response, Score
@@ -19,13 +19,13 @@ def class_report(campaign, class_group) -> bytes:
     st = styles()
     title = _("Class report") + f" · {class_group.name} · {campaign.title}"
     progress = next((r for r in screening.campaign_progress(campaign) if r["class_id"] == class_group.id), None)
-    story = [Paragraph(title, st["title"]),
-             Paragraph(f"{campaign.school.name} · {local_time(campaign.opens_at, '%Y-%m-%d')} · "
-                       f"{_('Generated')}: {local_time(clock.now())}", st["body"]),
-             Paragraph(_('Figures over 1 to 4 students show "<5" so that no figure identifies a child. '
-                         'A result is positive when its risk is moderate or above.'), st["small"]), Spacer(1, 3 * mm)]
+    story = [para(title, st["title"]),
+             para(f"{campaign.school.name} · {local_time(campaign.opens_at, '%Y-%m-%d')} · "
+                  f"{_('Generated')}: {local_time(clock.now())}", st["body"]),
+             para(_('Figures over 1 to 4 students show "<5" so that no figure identifies a child. '
+                    'A result is positive when its risk is moderate or above.'), st["small"]), Spacer(1, 3 * mm)]
     if progress:
-        story += [Paragraph(_("Participation"), st["h2"]),
+        story += [para(_("Participation"), st["h2"]),
                   data_table([_("Invited"), _("Started"), _("Submitted"), _("Completion (%)")],
                              [[suppress(progress["invited"]), suppress(progress["started"]), suppress(progress["submitted"]),
                                rate(progress["submitted"], progress["invited"])]])]
@@ -45,7 +45,7 @@ def class_report(campaign, class_group) -> bytes:
                 positive += n if risk in ("moderate", "high", "critical") else 0
         cells = suppress_row([by_band[b] for b in bands])
         names = [str(label(BAND_LABELS, b)) for b in bands]
-        story += [Paragraph(f"{code} · {campaign_scale_note(campaign, code)}", st["h2"]),
+        story += [para(f"{code} · {campaign_scale_note(campaign, code)}", st["h2"]),
                   bar_chart(_("Students per band"), names, cells),
                   data_table(names + [_("Screened"), _("Positive rate (%)")], [cells + [suppress(total), rate(positive, total)]])]
-    return build(story, title)
+    return build(story, title, kind="class report")

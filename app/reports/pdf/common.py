@@ -1,5 +1,13 @@
-"""Shared pieces of XinQiao's PDFs: styles with the CJK font, tables of dashboard numbers, charts, page footer."""
+"""Shared pieces of XinQiao's PDFs: styles with the CJK font, paragraphs, tables of dashboard numbers, charts,
+page footer.
+
+reportlab's Paragraph reads its text as markup: a name holding `<link href=…>` would become a live link, `<img
+src=…>` would embed any image file the server can read, and a stray `<` would stop the PDF with an error that quotes
+the text. So no PDF builds a Paragraph itself: `para()` escapes its text (every value that came from a person), and
+`markup()` takes our own markup with every value escaped. tests/security/test_pdf_text.py checks both.
+"""
 import io
+from xml.sax.saxutils import escape
 
 from flask_babel import gettext as _
 from reportlab.graphics.charts.barcharts import HorizontalBarChart
@@ -30,32 +38,69 @@ def styles():
     }
 
 
-def build(story, title, pagesize=A4):
-    """Lay out `story` into PDF bytes with a footer naming the document and the page."""
+class PdfError(RuntimeError):
+    """A PDF could not be laid out. The message names the kind of report only: reportlab's own messages quote the
+    text they failed on (a student's name, a finding), and a message ends up in the server log."""
+
+
+def _escaped(text) -> str:
+    return escape("" if text is None else str(text)).replace("\n", "<br/>")
+
+
+def _paragraph(markup_text, style, kind):
+    try:
+        return Paragraph(markup_text, style)
+    except Exception:  # noqa: BLE001 - any parser failure; its message quotes the text
+        raise PdfError(f"{kind}: a paragraph could not be read") from None
+
+
+def para(text, style) -> Paragraph:
+    """A paragraph that prints `text` exactly as written: markup characters are escaped, line breaks kept."""
+    return _paragraph(_escaped(text), style, "paragraph")
+
+
+def markup(template: str, style, **values) -> Paragraph:
+    """A paragraph of our own markup: `template` is a literal of this code base (e.g. "<b>%(name)s</b>: %(text)s"),
+    and every value is escaped before it is put in, translations included."""
+    return _paragraph(template % {name: _escaped(value) for name, value in values.items()}, style, "markup")
+
+
+def build(story, title, pagesize=A4, kind="report", margins=(15 * mm, 14 * mm, 15 * mm), author="XinQiao",
+          footer=True):
+    """Lay out `story` into PDF bytes, with a footer naming the document and the page unless `footer` is False.
+
+    `title` may hold a student's name: it goes into the PDF, never into an error message (`kind` does).
+    `margins`: (left and right, top, bottom)."""
     font = cjk_font()
     out = io.BytesIO()
 
-    def footer(canvas, doc):
+    def draw_footer(canvas, doc):
         canvas.saveState()
         canvas.setFont(font, 7)
         canvas.setFillColor(colors.HexColor("#616e7c"))
         canvas.drawString(15 * mm, 8 * mm, f"{title} · " + _("Confidential: student mental-health data") + f" · {doc.page}")
         canvas.restoreState()
 
-    doc = SimpleDocTemplate(out, pagesize=pagesize, leftMargin=15 * mm, rightMargin=15 * mm, topMargin=14 * mm,
-                            bottomMargin=15 * mm, title=title, author="XinQiao")
-    doc.build(story, onFirstPage=footer, onLaterPages=footer)
+    side, top, bottom = margins
+    doc = SimpleDocTemplate(out, pagesize=pagesize, leftMargin=side, rightMargin=side, topMargin=top,
+                            bottomMargin=bottom, title=title, author=author)
+    pages = {"onFirstPage": draw_footer, "onLaterPages": draw_footer} if footer else {}
+    try:
+        doc.build(story, **pages)
+    except Exception as exc:  # noqa: BLE001 - reportlab's message quotes the flowable's text
+        raise PdfError(f"{kind}: the PDF could not be laid out ({type(exc).__name__})") from None
     return out.getvalue()
 
 
 def data_table(columns, rows, col_widths=None, font_size=7):
-    """A reportlab table of already-suppressed cells; headers wrap."""
+    """A reportlab table of already-suppressed cells, every cell printed as written; headers wrap, and a row taller
+    than a page (a long finding) is split across pages."""
     st = styles()
     cell = ParagraphStyle("c", parent=st["cell"], fontSize=font_size, leading=font_size + 2)
-    data = [[Paragraph(str(c), cell) for c in columns]]
+    data = [[para(c, cell) for c in columns]]
     for row in rows:
-        data.append([Paragraph("–" if v is None else str(v), cell) for v in row])
-    table = Table(data, colWidths=col_widths, repeatRows=1)
+        data.append([para("–" if v is None else v, cell) for v in row])
+    table = Table(data, colWidths=col_widths, repeatRows=1, splitInRow=1)
     table.setStyle(TableStyle([
         ("GRID", (0, 0), (-1, -1), 0.3, colors.HexColor("#d9e2ec")),
         ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#f0f4f8")),

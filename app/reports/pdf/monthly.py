@@ -2,9 +2,9 @@
 from flask_babel import gettext as _, lazy_gettext as _l
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.units import mm
-from reportlab.platypus import KeepTogether, PageBreak, Paragraph, Spacer
+from reportlab.platypus import KeepTogether, PageBreak, Spacer
 
-from app.reports.pdf.common import build, data_table, line_chart, styles
+from app.reports.pdf.common import build, data_table, line_chart, markup, para, styles
 from app.web import local_time
 
 DEFINITIONS = (
@@ -21,26 +21,26 @@ def monthly_report(dashboard, generated_at) -> bytes:
     st = styles()
     month = f"{dashboard.month:%Y-%m}"
     title = _("Monthly report %(month)s", month=month)
-    story = [Paragraph(_("Student mental-health screening: monthly report (月报) %(month)s", month=month), st["title"]),
-             Paragraph(f"{_('Generated')}: {local_time(generated_at)} · "
-                       + _('Figures over 1 to 4 students show "<5" so that no figure identifies a child.'), st["small"]),
-             Spacer(1, 3 * mm), Paragraph(_("District"), st["h2"])]
+    story = [para(_("Student mental-health screening: monthly report (月报) %(month)s", month=month), st["title"]),
+             para(f"{_('Generated')}: {local_time(generated_at)} · "
+                  + _('Figures over 1 to 4 students show "<5" so that no figure identifies a child.'), st["small"]),
+             Spacer(1, 3 * mm), para(_("District"), st["h2"])]
     story.append(data_table([name for name, _v in dashboard.kpis], [[v for _n, v in dashboard.kpis]], font_size=6.5))
-    story.append(Paragraph(_("Per school"), st["h2"]))
+    story.append(para(_("Per school"), st["h2"]))
     table = dashboard.per_school
     story.append(data_table(table.columns, table.rows, col_widths=[40 * mm] + [16 * mm] * (len(table.columns) - 1), font_size=6.5))
     story.append(PageBreak())
-    story.append(Paragraph(_("Over the last twelve months"), st["h2"]))
+    story.append(para(_("Over the last twelve months"), st["h2"]))
     for panel in dashboard.panels:
         t = panel.table
         story.append(KeepTogether([
-            Paragraph(t.title, st["h2"]),
+            para(t.title, st["h2"]),
             line_chart("", [r[0] for r in t.rows], panel.series or [], width=250 * mm, height=50 * mm,
                        unit=panel.unit),
             data_table(t.columns, t.rows, font_size=6), Spacer(1, 3 * mm)]))
-    story.append(Paragraph(_("How the figures are counted"), st["h2"]))
+    story.append(para(_("How the figures are counted"), st["h2"]))
     for name, text in DEFINITIONS:
-        story.append(Paragraph(f"<b>{name}</b>: {text}", st["body"]))
-    story.append(Paragraph(_("As the city mental-health centres report their registers monthly: numerator and denominator "
-                             "counted per month and per school."), st["small"]))
-    return build(story, title, pagesize=landscape(A4))
+        story.append(markup("<b>%(name)s</b>: %(text)s", st["body"], name=name, text=text))
+    story.append(para(_("As the city mental-health centres report their registers monthly: numerator and denominator "
+                        "counted per month and per school."), st["small"]))
+    return build(story, title, pagesize=landscape(A4), kind="monthly report")

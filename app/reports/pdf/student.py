@@ -1,12 +1,10 @@
 """The student report: identity, scores over time as a chart, the timeline, and return-to-school decisions."""
-from xml.sax.saxutils import escape
-
 from flask_babel import gettext as _, lazy_gettext as _l
 from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, Spacer
+from reportlab.platypus import Spacer
 
 from app.core import clock
-from app.reports.pdf.common import build, data_table, line_chart, styles
+from app.reports.pdf.common import build, data_table, line_chart, para, styles
 from app.scales.labels import response_note
 from app.web import BAND_LABELS, OUTCOME_LABELS, REASON_LABELS, RISK_LABELS, STATUS_LABELS, label, local_time
 
@@ -43,11 +41,11 @@ def student_report(student, file_view, show_clinical: bool) -> bytes:
     timeline = file_view.entries
     enrollment = student.current_enrollment()
     title = _("Student report") + f" · {student.name}"
-    story = [Paragraph(title, st["title"]),
-             Paragraph(f"{_('Student number')}: {student.student_number} · "
-                       f"{_('School')}: {enrollment.school.name if enrollment else '–'} · "
-                       f"{_('Class')}: {enrollment.class_group.name if enrollment and enrollment.class_group else '–'} · "
-                       f"{_('Generated')}: {local_time(clock.now())}", st["body"]), Spacer(1, 4 * mm)]
+    story = [para(title, st["title"]),
+             para(f"{_('Student number')}: {student.student_number} · "
+                  f"{_('School')}: {enrollment.school.name if enrollment else '–'} · "
+                  f"{_('Class')}: {enrollment.class_group.name if enrollment and enrollment.class_group else '–'} · "
+                  f"{_('Generated')}: {local_time(clock.now())}", st["body"]), Spacer(1, 4 * mm)]
 
     screenings = sorted((e.obj for e in timeline if e.kind == "screening"), key=lambda r: r.submitted_at)
     if screenings:
@@ -56,26 +54,26 @@ def student_report(student, file_view, show_clinical: bool) -> bytes:
         for r in screenings:
             if r.score and r.score.total is not None:
                 series.setdefault(r.scale_code, dict())[local_time(r.submitted_at, "%Y-%m-%d")] = r.score.total
-        story.append(Paragraph(_("Scores over time"), st["h2"]))
+        story.append(para(_("Scores over time"), st["h2"]))
         story.append(line_chart(_("Total score per screening"), dates,
                                 [(code, [values.get(d) for d in dates]) for code, values in sorted(series.items())]))
     decision = next((e.obj for e in timeline if e.kind == "decision"), None)  # the timeline is newest first
-    story.append(Paragraph(_("Return-to-school decision"), st["h2"]))
+    story.append(para(_("Return-to-school decision"), st["h2"]))
     if decision:
         text = f"{label(OUTCOME_LABELS, decision.outcome)} · {local_time(decision.created_at, '%Y-%m-%d')}"
         if decision.review_on:
             text += f" · {_('Review')} {decision.review_on}"
         if show_clinical and decision.conditions:
             text += f" · {_('Conditions')}: {decision.conditions}"
-        story.append(Paragraph(text, st["body"]))
+        story.append(para(text, st["body"]))
     else:
-        story.append(Paragraph(_("No decisions yet."), st["body"]))
-    story.append(Paragraph(_("Timeline"), st["h2"]))
+        story.append(para(_("No decisions yet."), st["body"]))
+    story.append(para(_("Timeline"), st["h2"]))
     if file_view.hidden_count:
-        story.append(Paragraph(_('This student has %(count)s earlier entries from %(schools)s that are not shown: the '
-                                 'guardian has not consented to hand the file over.', count=file_view.hidden_count,
-                                 schools=escape("、".join(file_view.hidden_schools))), st["body"]))
+        story.append(para(_('This student has %(count)s earlier entries from %(schools)s that are not shown: the '
+                            'guardian has not consented to hand the file over.', count=file_view.hidden_count,
+                            schools="、".join(file_view.hidden_schools)), st["body"]))
     rows = [[local_time(e.at), e.school_name, str(KIND_LABELS[e.kind]), _summary(e, show_clinical)] for e in timeline]
     story.append(data_table([_("When"), _("School"), _("Event"), _("Details")], rows or [["–", "", "", ""]],
                             col_widths=[28 * mm, 35 * mm, 30 * mm, 87 * mm], font_size=8))
-    return build(story, title)
+    return build(story, title, kind="student report")
