@@ -133,31 +133,41 @@ def case(app, world):
 
 # --- paths that change who sees a student (issue 15) -----------------------------------------------------------
 
-# The middle school's teacher names the high school's student (T0001) in a roster, with a guessed name and birth date:
-# once only uploaded (a preview), once applied (an admission request waiting for the admin, beside a new pupil).
-FOREIGN_ROSTER_CSV = ("school,class,grade,student_number,name,sex,birth_date,guardian_name,guardian_phone\n"
-                      "Middle School A,Class 8-1,8,T0001,Guessed Name,M,2010-06-06,,\n").encode("utf-8")
-REQUESTED_ROSTER_CSV = ("school,class,grade,student_number,name,sex,birth_date,guardian_name,guardian_phone\n"
-                        "Middle School A,Class 8-1,8,T0001,O. Student,M,2010-05-05,,\n"
+# The middle school's teacher names the high school's student (T0001) in rosters: with a guessed name and birth date
+# (the preview must show nothing of the record), and with the right birth date (Apply must move no one). A third
+# roster's Apply left admission requests for T0001 and a new pupil, waiting for the district admin.
+ROSTER_HEADER = "school,class,grade,student_number,name,sex,birth_date,guardian_name,guardian_phone\n"
+FOREIGN_ROSTER_CSV = (ROSTER_HEADER + "Middle School A,Class 8-1,8,T0001,Guessed Name,M,2010-06-06,,\n").encode("utf-8")
+EXACT_ROSTER_CSV = (ROSTER_HEADER + "Middle School A,Class 8-1,8,T0001,O. Student,M,2010-05-05,,\n").encode("utf-8")
+REQUESTED_ROSTER_CSV = (ROSTER_HEADER + "Middle School A,Class 8-1,8,T0001,O. Student,M,2010-05-05,,\n"
                         "Middle School A,Class 8-1,8,N0950,Requested Pupil,F,2012-07-08,,\n").encode("utf-8")
 
 
 def _visibility_path_objects(world, school, students, teacher, doctor):
-    """Case objects of the visibility-changing paths: two roster imports naming another school's student, the
-    admission request one of them left, and Student 4's referral, declined (the hospital keeps it, de-identified)."""
-    from app.students.models import AdmissionRequest
+    """Case objects of the visibility-changing paths: roster imports naming another school's student, the admission
+    requests a school's Apply leaves, and Student 4's referral, declined (the hospital keeps it, de-identified)."""
+    from app.students import admissions
+    from app.students.models import AdmissionRequest, RosterImportStatus
 
     foreign = roster.store_upload(FOREIGN_ROSTER_CSV, "foreign.csv", by=teacher, only_school_id=school.id)
+    exact = roster.store_upload(EXACT_ROSTER_CSV, "exact.csv", by=teacher, only_school_id=school.id)
+    # What the school's Apply leaves, made by the request service itself rather than by Apply, so that a broken
+    # roster rule fails the matrix's cells, not this set-up.
     requested = roster.store_upload(REQUESTED_ROSTER_CSV, "requested.csv", by=teacher, only_school_id=school.id)
-    roster.apply_import(requested, by=teacher)
+    admissions.request_admissions([dict(row, school_id=school.id) for row in requested.rows], requested, by=teacher)
+    requested.status, requested.applied_at, requested.rows = RosterImportStatus.APPLIED, clock.now(), []
+    requested.summary = {"new": 0, "updated": 0, "elsewhere": 0, "requests": 2, "unchanged": 0, "errors": 0,
+                         "new_classes": 0}
     admission = db.session.scalar(select(AdmissionRequest).where(AdmissionRequest.student_number == "T0001"))
     declined = care.refer_student(students[4], school.id, world.hospital_id, "moderate", "referral reason 4", by=teacher)
     care.decline_referral(declined, "decline reason 4", by=doctor)
-    return {"roster_import_foreign": foreign.id, "roster_import_requested": requested.id, "admission": admission.id,
+    return {"roster_import_foreign": foreign.id, "roster_import_exact": exact.id, "roster_import_requested": requested.id,
+            "admission": admission.id,
             "referral_declined": declined.id, "student_declined": students[4].id, "export_fmt_xlsx": "xlsx"}
 
 
 VIEWERS = ("teacher", "other_teacher", "homeroom", "other_homeroom", "doctor", "other_doctor")
+CASE_NUMBERS = {**{f"S{i:04d}": f"Student {i}" for i in range(6)}, "T0001": "Other Student"}  # named as in the world
 
 
 def who_sees_whom(app):
@@ -173,19 +183,19 @@ def who_sees_whom(app):
 
     with app.app_context():
         users = db.session.scalars(select(User).where(User.username.in_(VIEWERS))).all()
-        students = db.session.scalars(select(Student).where(Student.name.in_(ALL_NAMES))).all()
+        students = db.session.scalars(select(Student).where(Student.student_number.in_(CASE_NUMBERS))).all()
         timelines = {student.id: files.unfiltered_timeline(student) for student in students}
         seen = {}
         for user in users:
             visible = set(db.session.scalars(select(Student.id).where(policy.scope(user, Student))))
             for student in students:
                 if student.id not in visible:
-                    seen[(user.username, student.name)] = None
+                    seen[(user.username, CASE_NUMBERS[student.student_number])] = None
                     continue
                 # The file page's own filter (handover.file_for), over a timeline read once per student.
                 entries = handover._visible_to(user, student, timelines[student.id]).entries
                 alerts = db.session.scalars(policy.scoped(user, Alert).where(Alert.student_id == student.id)).all()
-                seen[(user.username, student.name)] = (
+                seen[(user.username, CASE_NUMBERS[student.student_number])] = (
                     frozenset(e.school_name for e in entries if e.school_id != user.school_id),
                     frozenset(a.school.name for a in alerts
                               if a.school_id != user.school_id and policy.can(user, "see_alert_identity", a)))

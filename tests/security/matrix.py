@@ -376,6 +376,9 @@ ROUTES = [
     Route("rosters.apply_roster", "POST", "update",
           staff(homeroom=NOT_FOUND, teacher=SCHOOL_WRITE, doctor=NOT_FOUND, admin=REDIRECT),
           args={"import_id": "roster_import_foreign"}),
+    # With the right birth date the school's Apply still moves no one (an admission request); the admin's moves them.
+    Route("rosters.apply_roster", "POST", "update", staff(homeroom=NOT_FOUND, teacher=SCHOOL_WRITE, doctor=NOT_FOUND, admin=DONE),
+          args={"import_id": "roster_import_exact"}, moves={"admin": _moved_school("Other Student")}),
     # The applied roster: the school follows its admission requests (its own rows and the admin's decisions).
     Route("rosters.roster_preview", "GET", "read", staff(homeroom=NOT_FOUND, teacher=SCHOOL_OBJECT, doctor=NOT_FOUND, admin=OK),
           args={"import_id": "roster_import_requested"}),

@@ -105,7 +105,7 @@ def test_matrix_cell(app, client_factory, case, route, role, relation):
     assert changed == expected.changes, f"{where}: the database {'changed' if changed else 'did not change'}"
     if seen_before is not None:
         seen_after = who_sees_whom(app)
-        moved = {key for key in seen_after if seen_after[key] != seen_before.get(key)}
+        moved = {key for key in seen_after.keys() | seen_before.keys() if seen_after.get(key) != seen_before.get(key)}
         assert moved == route.moved(role, relation), (
             f"{where}: changed who sees whom: {sorted(moved)}; the route declares {sorted(route.moved(role, relation))}")
 
