@@ -131,9 +131,12 @@ def student_file_scope(user, student_id_col):
 
 
 def _school_entry_scope(user, school_id_col, student_id_col):
-    """A teacher sees rows made at another school only while the guardian's hand-over consent is in force."""
+    """A teacher sees rows made at another school only while the guardian's hand-over consent is in force; a doctor
+    sees rows made at a school that did not refer the student only under the hospital hand-over consent."""
     from app.students.consent import in_force
 
+    if user.role == Role.DOCTOR:
+        return hospital_entry_scope(user, school_id_col, student_id_col)
     if user.role != Role.TEACHER:
         return true()
     return or_(school_id_col == user.school_id, in_force(student_id_col, ConsentKind.HANDOVER_SCHOOL))
@@ -157,7 +160,7 @@ def scope(user, model):
                 and_(or_(Alert.level.in_(DOCTOR_ALERT_LEVELS), Alert.escalated_at.is_not(None)),  # escalated: any level
                      Alert.school_id.in_(partner_school_ids(user.hospital_id))),
                 and_(_referred_to(Alert.student_id, user.hospital_id),
-                     hospital_entry_scope(user, Alert.school_id, Alert.student_id)),
+                     _school_entry_scope(user, Alert.school_id, Alert.student_id)),
             )
         if role == Role.HOMEROOM:
             return false()  # homeroom teachers see "needs attention", never alerts
@@ -330,9 +333,9 @@ def roster_right(user, current_school_id: int | None) -> str | None:
 
 
 def hospital_entry_scope(user, school_id_col, student_id_col):
-    """A doctor sees an entry made at a school (an alert, a note) only if that school referred the student to the
-    doctor's hospital (the referral is the hand-over for care) or under the guardian's handover_hospital consent:
-    the file's rule (app/files/handover.py), for the pages that show entries outside the file."""
+    """A doctor sees an entry made at a school (an alert, a follow-up task) only if that school referred the student
+    to the doctor's hospital (the referral is the hand-over for care) or under the guardian's handover_hospital
+    consent: the file's rule (app/files/handover.py), for the pages that list entries outside the timeline."""
     from app.students.consent import in_force
 
     return or_(exists().where(Referral.student_id == student_id_col, Referral.hospital_id == user.hospital_id,
@@ -344,10 +347,7 @@ def alert_in_file(user, alert) -> bool:
     """Is `alert` an entry of the student's file as `user` sees it (identity and note shown)?"""
     if not student_visible(user, alert.student_id):
         return False
-    school_id, student_id = literal(alert.school_id), literal(alert.student_id)
-    if user.role == Role.DOCTOR:
-        return bool(db.session.scalar(select(hospital_entry_scope(user, school_id, student_id))))
-    return bool(db.session.scalar(select(_school_entry_scope(user, school_id, student_id))))
+    return bool(db.session.scalar(select(_school_entry_scope(user, literal(alert.school_id), literal(alert.student_id)))))
 
 
 def break_glass_active(user, student_id) -> bool:

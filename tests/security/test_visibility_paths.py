@@ -223,3 +223,28 @@ def test_a_declined_referral_shows_the_hospital_no_name_or_school(app, client_fa
     assert doctor.get(f"/students/{case.world.student_ids[1]}").status_code == 404
     school = login_as(client_factory, "teacher").get(f"/referrals/{case.referral_sent}").get_data(as_text=True)
     assert "Student 1" in school and "DECLINED: no capacity" in school
+
+
+def test_a_doctor_sees_an_earlier_schools_follow_up_task_only_under_the_hospital_hand_over_consent(
+        app, client_factory, case):
+    """The same rule for the file page's list of open follow-ups: Student 2 had a task at the middle school, moved,
+    and was referred by the high school; the doctor sees the task only once the guardian consents."""
+    from datetime import timedelta
+
+    from app.care.models import FollowUp
+
+    student_id = case.world.student_ids[2]
+    with app.app_context():
+        db.session.add(FollowUp(student_id=student_id, school_id=case.world.school_id, condition="EARLIER-SCHOOL-TASK",
+                                due_on=clock.today() + timedelta(days=3), created_at=clock.now()))
+        db.session.commit()
+        db.session.remove()
+    transfer_moved_students(app, case.world)
+    new_school = login_as(client_factory, "other_teacher")
+    assert new_school.post(f"/students/{student_id}/refer", {"hospital_id": case.hospital_id, "urgency": "high",
+                                                             "reason": "referred by the new school",
+                                                             "alert_id": 0}).status_code == 302
+    doctor = login_as(client_factory, "doctor")
+    assert "EARLIER-SCHOOL-TASK" not in doctor.get(f"/students/{student_id}").get_data(as_text=True)
+    new_school.post(f"/students/{student_id}/consent", {"kind": "handover_hospital", "granted": "yes", "confirm": "y"})
+    assert "EARLIER-SCHOOL-TASK" in doctor.get(f"/students/{student_id}").get_data(as_text=True)
