@@ -118,8 +118,11 @@ def apply_roster(import_id):
         return redirect(url_for("rosters.roster_preview", import_id=upload.id))
     db.session.commit()
     counts = plan.counts()
-    flash(_("Roster applied: %(new)s new, %(updated)s updated, %(elsewhere)s moved from another school, "
-            "%(unchanged)s unchanged.", **counts), "info")
+    if counts["new"] or counts["elsewhere"] or current_user.role == Role.ADMIN:
+        flash(_("Roster applied: %(new)s new, %(updated)s updated, %(elsewhere)s moved from another school, "
+                "%(unchanged)s unchanged.", **counts), "info")
+    else:  # a school's import writes only its own students
+        flash(_("Roster applied: %(updated)s updated, %(unchanged)s unchanged.", **counts), "info")
     if counts["requests"]:
         flash(_("%(requests)s rows wait for the district admin to admit them.", **counts), "info")
     return redirect(url_for("rosters.roster_preview", import_id=upload.id))
