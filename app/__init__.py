@@ -224,8 +224,10 @@ def _register_blueprints(app):
     for bp in (accounts_bp, api_bp, care_bp, dashboards_bp, files_bp, health_bp, risk_bp, screening_bp, students_bp):
         app.register_blueprint(bp)
     from app.students.admin_views import bp as rosters_bp
+    from app.students.admission_views import bp as admissions_bp
 
     app.register_blueprint(rosters_bp)
+    app.register_blueprint(admissions_bp)
     from app.notifications.channel_views import bp as channels_bp
 
     for bp in (notifications_bp, concerns_bp, channels_bp):

@@ -62,7 +62,7 @@ def main():
         db.session.commit()
         timings["parse_and_store_seconds"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        plan = roster.plan_import(upload.rows)
+        plan = roster.plan_import(upload.rows, admin)
         timings["preview_seconds"] = time.perf_counter() - t0
         assert plan.counts()["new"] == N_ROWS, plan.counts()
         t0 = time.perf_counter()
@@ -74,7 +74,7 @@ def main():
         t0 = time.perf_counter()
         again = roster.store_upload(data, "bench.csv", by=admin)
         db.session.commit()
-        replan = roster.plan_import(again.rows)
+        replan = roster.plan_import(again.rows, admin)
         timings["reimport_preview_seconds"] = time.perf_counter() - t0
         assert replan.counts()["unchanged"] == N_ROWS
         engine = db.engine.dialect.name

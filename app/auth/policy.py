@@ -6,13 +6,16 @@ Scope rules (DESIGN.md, access rules):
 - a homeroom teacher sees the students of their own class, and only whether one needs attention;
 - a doctor sees high/critical alerts of partner schools (agreement active today) without identity
   (and an alert of any level once it was escalated to the hospital past its due time),
-  and the whole file of a student referred to the doctor's hospital (unless the referral was declined);
+  and the whole file of a student referred to the doctor's hospital (unless the referral was declined); an alert
+  shows the doctor its student and note only if it is in that file (made at a referring school, or under the
+  guardian's handover_hospital consent), and a declined referral stays in the hospital's records without identity;
+- a roster import by a school touches only the school's own current students (roster_right);
 - an admin sees organisation data and identities, never clinical free text.
 Anything outside scope answers 404 so that existence leaks nothing.
 """
 from flask import abort, current_app, request
 from flask_login import current_user
-from sqlalchemy import and_, exists, false, or_, select, true
+from sqlalchemy import and_, exists, false, literal, or_, select, true
 
 from app.accounts.models import Role, StaffImport, User
 from app.care.models import Assessment, FollowUp, Referral, ReferralStatus, ReturnDecision
@@ -23,7 +26,7 @@ from app.notifications.models import DutyGroup, Notification
 from app.orgs.models import ClassGroup, Hospital, Partnership, School
 from app.risk.models import Alert
 from app.screening.models import Campaign, Response
-from app.students.models import Consent, ConsentKind, Enrollment, RosterImport, Student
+from app.students.models import AdmissionRequest, Consent, ConsentKind, Enrollment, RosterImport, Student
 
 STAFF_ROLES = frozenset(Role)
 DOCTOR_ALERT_LEVELS = ("high", "critical")
@@ -124,9 +127,12 @@ def student_file_scope(user, student_id_col):
 
 
 def _school_entry_scope(user, school_id_col, student_id_col):
-    """A teacher sees rows made at another school only while the guardian's hand-over consent is in force."""
+    """A teacher sees rows made at another school only while the guardian's hand-over consent is in force; a doctor
+    sees rows made at a school that did not refer the student only under the hospital hand-over consent."""
     from app.students.consent import in_force
 
+    if user.role == Role.DOCTOR:
+        return hospital_entry_scope(user, school_id_col, student_id_col)
     if user.role != Role.TEACHER:
         return true()
     return or_(school_id_col == user.school_id, in_force(student_id_col, ConsentKind.HANDOVER_SCHOOL))
@@ -149,7 +155,8 @@ def scope(user, model):
             return or_(
                 and_(or_(Alert.level.in_(DOCTOR_ALERT_LEVELS), Alert.escalated_at.is_not(None)),  # escalated: any level
                      Alert.school_id.in_(partner_school_ids(user.hospital_id))),
-                _referred_to(Alert.student_id, user.hospital_id),
+                and_(_referred_to(Alert.student_id, user.hospital_id),
+                     _school_entry_scope(user, Alert.school_id, Alert.student_id)),
             )
         if role == Role.HOMEROOM:
             return false()  # homeroom teachers see "needs attention", never alerts
@@ -183,6 +190,10 @@ def scope(user, model):
         if role == Role.TEACHER and user.school_id:
             return RosterImport.school_id == user.school_id
         return false()
+    if model is AdmissionRequest:  # the admin decides; a school sees the requests it made
+        if role == Role.ADMIN:
+            return true()
+        return AdmissionRequest.school_id == user.school_id if role == Role.TEACHER and user.school_id else false()
     if model is Campaign:
         if role == Role.ADMIN:
             return true()
@@ -241,10 +252,18 @@ def can(user, action: str, obj=None) -> bool:
         return role == Role.TEACHER and isinstance(obj, ClassGroup) and obj.school_id == user.school_id
     if action in ("acknowledge_alert", "resolve_alert"):
         return role == Role.TEACHER and isinstance(obj, Alert) and student_visible(user, obj.student_id)
-    if action == "see_alert_identity":  # doctors see partner alerts de-identified unless the student is referred
-        return role != Role.HOMEROOM and isinstance(obj, Alert) and student_visible(user, obj.student_id)
+    if action == "see_alert_identity":  # doctors see partner alerts de-identified unless the alert is in the file
+        return role != Role.HOMEROOM and isinstance(obj, Alert) and alert_in_file(user, obj)
     if action == "read_alert_note":
-        return role in (Role.TEACHER, Role.DOCTOR) and isinstance(obj, Alert) and student_visible(user, obj.student_id)
+        return role in (Role.TEACHER, Role.DOCTOR) and isinstance(obj, Alert) and alert_in_file(user, obj)
+    if action == "see_referral_identity":  # a declined referral stays in the hospital's records without identity
+        return role in (Role.TEACHER, Role.DOCTOR) and isinstance(obj, Referral) and student_visible(user, obj.student_id)
+    if action == "read_decline_reason":  # the hospital's own words, and the school's, which was told
+        if not (isinstance(obj, Referral) and obj.status == ReferralStatus.DECLINED):
+            return False
+        if role == Role.DOCTOR:
+            return obj.hospital_id == user.hospital_id
+        return role == Role.TEACHER and can(user, "read_clinical_text", obj.student)
     if action in ("set_duty", "manage_duty_groups"):
         return role == Role.ADMIN
     if action == "refer_student":
@@ -282,6 +301,8 @@ def can(user, action: str, obj=None) -> bool:
     if action in ("import_roster", "apply_roster"):
         return role == Role.ADMIN or (role == Role.TEACHER and bool(user.school_id) and (
             obj is None or (isinstance(obj, RosterImport) and obj.school_id == user.school_id)))
+    if action == "decide_admission":  # only the district admin moves a student into a school
+        return role == Role.ADMIN and isinstance(obj, (AdmissionRequest, RosterImport))
     if action in ("run_year_end", "transfer_student", "view_access_log"):
         return role == Role.ADMIN
     if action in ("manage_account", "create_account", "manage_sign_in", "import_staff", "apply_staff_import",
@@ -346,6 +367,46 @@ def can_manage_scales(user, action: str) -> bool:
     if action == "review_scale_text":
         return user.role == Role.DOCTOR
     return action == "choose_cutoff_profile" and user.role == Role.ADMIN
+
+
+# --- paths that change who sees a student (issue 15): roster imports, and the hospital hand-over -------
+
+ROSTER_WRITE = "write"      # create the student, or update / enrol / move them
+ROSTER_REQUEST = "request"  # only as an admission request that the district admin approves or refuses
+
+
+def roster_right(user, current_school_id: int | None) -> str | None:
+    """What a roster import applied by `user` may do with one row's student number: the one place that decides,
+    asked by the preview and by Apply alike (app/students/roster.py explains the design).
+
+    `current_school_id` is the school where the number's student is enrolled today; None for a number the system
+    does not know and for a known student enrolled nowhere (left, graduated). The district admin writes anything.
+    A school's psychology teacher writes only the school's own current students: every other number, known or not,
+    becomes a request, so that a school's import moves, renames or re-identifies no one else's student and its
+    preview cannot tell a number known elsewhere from an unknown one."""
+    if user.role == Role.ADMIN:
+        return ROSTER_WRITE
+    if user.role == Role.TEACHER and user.school_id:
+        return ROSTER_WRITE if current_school_id == user.school_id else ROSTER_REQUEST
+    return None
+
+
+def hospital_entry_scope(user, school_id_col, student_id_col):
+    """A doctor sees an entry made at a school (an alert, a follow-up task) only if that school referred the student
+    to the doctor's hospital (the referral is the hand-over for care) or under the guardian's handover_hospital
+    consent: the file's rule (app/files/handover.py), for the pages that list entries outside the timeline."""
+    from app.students.consent import in_force
+
+    return or_(exists().where(Referral.student_id == student_id_col, Referral.hospital_id == user.hospital_id,
+                              Referral.school_id == school_id_col, Referral.status != ReferralStatus.DECLINED),
+               in_force(student_id_col, ConsentKind.HANDOVER_HOSPITAL))
+
+
+def alert_in_file(user, alert) -> bool:
+    """Is `alert` an entry of the student's file as `user` sees it (identity and note shown)?"""
+    if not student_visible(user, alert.student_id):
+        return False
+    return bool(db.session.scalar(select(_school_entry_scope(user, literal(alert.school_id), literal(alert.student_id)))))
 
 
 def break_glass_active(user, student_id) -> bool:

@@ -115,6 +115,8 @@ def _render_referral(referral, assessment_form=None, decision_form=None, decline
         can_assess=policy.can(current_user, "assess", referral),
         can_decide=policy.can(current_user, "decide_return", referral) and bool(referral.assessments),
         show_clinical=policy.can(current_user, "read_clinical_text", referral.student),
+        show_identity=policy.can(current_user, "see_referral_identity", referral),
+        show_decline_reason=policy.can(current_user, "read_decline_reason", referral),
     ), status
 
 

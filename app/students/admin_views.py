@@ -14,7 +14,7 @@ from app.extensions import db
 from app.orgs.models import ClassGroup, School
 from app.orgs.school_year import academic_year
 from app.students import consent as consents
-from app.students import roster, yearend
+from app.students import admissions, roster, yearend
 from app.students.forms import ConsentForm, RosterUploadForm, StudentLookupForm, TransferForm
 from app.students.models import ConsentKind, RosterImport, Student
 
@@ -46,7 +46,7 @@ ROW_ERRORS = {
     "bad_birth_date": _l("Impossible birth date"),
     "bad_phone": _l("Guardian phone is not a phone number"),
     "duplicate_in_file": _l("Same student number as row"),
-    "birth_date_conflict": _l("This student number is already registered with another birth date"),
+    "birth_date_conflict": _l("The birth date differs from the one recorded for this student: check the file"),
 }
 YEAR_END_ERRORS = {
     "nothing_to_promote": _l("No class of this academic year has current students: nothing to promote."),
@@ -62,12 +62,17 @@ def _roster_error(exc):
     return str(ROSTER_ERRORS.get(exc.code, ROSTER_ERRORS["malformed"])) % params
 
 
-@bp.get("/rosters")
-def roster_home():
+def _render_home(form, lookup, status=200):
     imports = db.session.scalars(policy.scoped(current_user, RosterImport).order_by(RosterImport.id.desc()).limit(10)).all()
     schools = db.session.scalars(policy.scoped(current_user, School).order_by(School.name)).all()
-    return render_template("students/rosters.html", form=RosterUploadForm(), imports=imports, schools=schools,
-                           lookup=StudentLookupForm(request.args))
+    return render_template("students/rosters.html", form=form, imports=imports, schools=schools, lookup=lookup,
+                           waiting=admissions.waiting_counts([i.id for i in imports]),
+                           admissions_waiting=admissions.pending_count() if current_user.role == Role.ADMIN else 0), status
+
+
+@bp.get("/rosters")
+def roster_home():
+    return _render_home(RosterUploadForm(), StudentLookupForm(request.args))
 
 
 @bp.post("/rosters")
@@ -89,19 +94,17 @@ def upload_roster():
         else:
             db.session.commit()
             return redirect(url_for("rosters.roster_preview", import_id=upload.id))
-    imports = db.session.scalars(policy.scoped(current_user, RosterImport).order_by(RosterImport.id.desc()).limit(10)).all()
-    schools = db.session.scalars(policy.scoped(current_user, School).order_by(School.name)).all()
-    return render_template("students/rosters.html", form=form, imports=imports, schools=schools,
-                           lookup=StudentLookupForm(formdata=None)), 400
+    return _render_home(form, StudentLookupForm(formdata=None), 400)
 
 
 @bp.get("/rosters/<int:import_id>")
 def roster_preview(import_id):
     upload = policy.get_visible_or_404(current_user, RosterImport, import_id)
-    plan = roster.plan_import(upload.rows, only_school_id=upload.school_id, year=upload.academic_year) \
-        if upload.rows else None
+    plan = roster.preview_import(upload, by=current_user)  # audited with the numbers it looked up
+    requests = admissions.requests_of(upload, by=current_user) if plan is None else []
+    db.session.commit()
     return render_template("students/roster_preview.html", upload=upload, plan=plan, row_errors=ROW_ERRORS,
-                           form=EmptyForm(), limit=100)
+                           requests=requests, form=EmptyForm(), limit=100)
 
 
 @bp.post("/rosters/<int:import_id>/apply")
@@ -118,8 +121,13 @@ def apply_roster(import_id):
         return redirect(url_for("rosters.roster_preview", import_id=upload.id))
     db.session.commit()
     counts = plan.counts()
-    flash(_("Roster applied: %(new)s new, %(updated)s updated, %(elsewhere)s moved from another school, "
-            "%(unchanged)s unchanged.", **counts), "info")
+    if counts["new"] or counts["elsewhere"] or current_user.role == Role.ADMIN:
+        flash(_("Roster applied: %(new)s new, %(updated)s updated, %(elsewhere)s moved from another school, "
+                "%(unchanged)s unchanged.", **counts), "info")
+    else:  # a school's import writes only its own students
+        flash(_("Roster applied: %(updated)s updated, %(unchanged)s unchanged.", **counts), "info")
+    if counts["requests"]:
+        flash(_("%(requests)s rows wait for the district admin to admit them.", **counts), "info")
     return redirect(url_for("rosters.roster_preview", import_id=upload.id))
 
 

@@ -52,3 +52,7 @@ class ConsentForm(FlaskForm):
     note = StringField(_l("Note (e.g. form number, who signed)"), validators=[Optional(), Length(max=200)])
     confirm = BooleanField(_l("I have the guardian's signed form or recorded call"), validators=[DataRequired(
         message=_l("Confirm that you have the guardian's decision."))])
+
+
+class RefuseAdmissionForm(FlaskForm):
+    note = StringField(_l("Note to the school (optional)"), validators=[Optional(), Length(max=200)])

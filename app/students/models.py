@@ -129,6 +129,54 @@ class RosterImport(db.Model):
     applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     created_by = relationship("User")
+    school = relationship("School")
 
     def __repr__(self):
         return f"<RosterImport id={self.id} year={self.academic_year} status={self.status.value}>"
+
+
+class AdmissionStatus(str, enum.Enum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REFUSED = "refused"
+
+
+class AdmissionRequest(db.Model):
+    """A school's roster row for a student number that is not one of the school's current students.
+
+    Nothing moves until the district admin decides: approval creates the student (a number new to the system) or
+    enrols the known student at the school (a transfer; earlier schools' entries follow under the hand-over consent
+    rules); refusal changes nothing. The row's identity details are kept only while the request waits.
+    """
+
+    __tablename__ = "admission_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    roster_import_id: Mapped[int] = mapped_column(ForeignKey("roster_imports.id"), index=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"), index=True)
+    row: Mapped[int] = mapped_column()  # the spreadsheet row, so that the school finds it in its file
+    student_number: Mapped[str] = mapped_column(String(32), index=True)
+    name: Mapped[str] = mapped_column(String(80), default="")
+    sex: Mapped[Sex | None] = mapped_column(str_enum(Sex, length=1))
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    guardian_name: Mapped[str] = mapped_column(String(80), default="")
+    guardian_phone: Mapped[str] = mapped_column(String(32), default="")
+    grade: Mapped[int] = mapped_column()
+    class_name: Mapped[str] = mapped_column(String(40))
+    academic_year: Mapped[str] = mapped_column(String(9))
+    status: Mapped[AdmissionStatus] = mapped_column(str_enum(AdmissionStatus), default=AdmissionStatus.PENDING,
+                                                    index=True)
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_note: Mapped[str] = mapped_column(String(200), default="")
+    student_id: Mapped[int | None] = mapped_column(ForeignKey("students.id"), index=True)  # set on approval
+
+    school = relationship("School")
+    roster_import = relationship("RosterImport")
+    requested_by = relationship("User", foreign_keys=[requested_by_id])
+    decided_by = relationship("User", foreign_keys=[decided_by_id])
+
+    def __repr__(self):
+        return f"<AdmissionRequest id={self.id} school={self.school_id} status={self.status.value}>"

@@ -1,10 +1,26 @@
 """Roster import from CSV or XLSX: parse, preview (nothing written), apply all rows in one transaction.
 
 A student is one person across every school, keyed by the national student number (学籍号): a row whose
-number is already known attaches to that student (a new enrolment at this school ends the one elsewhere)
-and never creates a second record. Any row with an error blocks the whole import, so a bad file changes
-nothing. Re-importing the same file finds every row unchanged and writes nothing. Lookups are done in bulk
-(a few IN queries per 5,000 numbers, never one SELECT per row) so that 20,000 rows import in seconds.
+number is already known attaches to that student and never creates a second record. Any row with an error blocks
+the whole import, so a bad file changes nothing. Re-importing the same file finds every row unchanged and writes
+nothing. Lookups are done in bulk (a few IN queries per 5,000 numbers, never one SELECT per row) so that 20,000
+rows import in seconds.
+
+Who may be touched (issue 15; the rule is `policy.roster_right`, asked per row by the preview and by Apply):
+- the district admin's import creates, updates, enrols and moves students at any school;
+- a school's import (its psychology teacher's) writes only the school's own current students: their details,
+  their class. Every other number becomes an *admission request* that the district admin approves or refuses
+  (app/students/admissions.py): a number new to the system, a student enrolled at another school, and a known
+  student enrolled nowhere (left, graduated) alike, because attaching that file would hand it over too.
+- Why a number new to the system waits for the admin as well: if the school could create it at once, the preview
+  (and the class list after Apply) would say which numbers already exist elsewhere. One neutral answer for every
+  number that is not the school's own ("admitted once the district admin approves") leaks nothing: a request row
+  shows only what the school's own file says, never a stored name, sex, birth date or school, and it is refused or
+  approved by a person who sees the record it matches. This is also the practice of the national student register,
+  where the education bureau reviews new registrations and transfers.
+- A stored birth date is never shown: a row that contradicts it is an error without the date (own students only;
+  a request row is not compared at all). An empty guardian cell never blanks the stored guardian, in any import.
+- Every preview read is audited with the student numbers it looked up (numbers and ids, no names).
 
 Classes are those of the academic year chosen at upload (this one, or the next for a roster imported in July or
 August), stored with the upload so that Apply files the rows where the preview showed them; enrolments still
@@ -17,33 +33,39 @@ from datetime import date
 from sqlalchemy import insert, or_, select, update
 
 from app.audit import services as audit
+from app.auth import policy
 from app.core import clock
 from app.extensions import db
 from app.orgs.models import ClassGroup, School
 from app.orgs.school_year import academic_year
 from app.students.models import Enrollment, EnrollmentReason, RosterImport, RosterImportStatus, Sex, Student
+from app.students import admissions
 from app.students.roster_file import RosterError, read_file
 
 CHUNK = 5000
 IDENTITY_FIELDS = ("name", "sex", "guardian_name", "guardian_phone")
+GUARDIAN_FIELDS = ("guardian_name", "guardian_phone")
 
 
 @dataclass
 class Plan:
-    new: list = field(default_factory=list)         # rows creating a student and an admission
+    new: list = field(default_factory=list)         # rows creating a student and an admission (the admin's import)
     updated: list = field(default_factory=list)     # known students: changed details, class, or a new enrolment here
-    elsewhere: list = field(default_factory=list)   # known students currently enrolled at another school
+    elsewhere: list = field(default_factory=list)   # known students enrolled at another school, moved by the admin
+    requests: list = field(default_factory=list)    # a school's rows for numbers not its own: the file's data only
     unchanged: int = 0
     errors: list = field(default_factory=list)      # rows with `error`
     new_classes: list = field(default_factory=list)  # (school_id, grade, name), in the import's academic year
+    touched_ids: list = field(default_factory=list)  # every known student looked up: for the audit trail only
 
     def counts(self):
         return {"new": len(self.new), "updated": len(self.updated), "elsewhere": len(self.elsewhere),
-                "unchanged": self.unchanged, "errors": len(self.errors), "new_classes": len(self.new_classes)}
+                "requests": len(self.requests), "unchanged": self.unchanged, "errors": len(self.errors),
+                "new_classes": len(self.new_classes)}
 
     @property
     def changes_anything(self):
-        return bool(self.new or self.updated or self.elsewhere or self.new_classes)
+        return bool(self.new or self.updated or self.elsewhere or self.requests or self.new_classes)
 
 
 def _chunks(values):
@@ -84,9 +106,9 @@ def _earlier_schools(student_ids):
     return schools
 
 
-def plan_import(rows: list[dict], *, only_school_id=None, on: date | None = None, year: str | None = None) -> Plan:
-    """Classify every row against the database without writing anything; classes are those of `year`
-    (default: the academic year of `on`), enrolments change on `on`."""
+def plan_import(rows: list[dict], by, *, only_school_id=None, on: date | None = None, year: str | None = None) -> Plan:
+    """Classify every row against the database, as `by` may apply it, without writing anything; classes are those
+    of `year` (default: the academic year of `on`), enrolments change on `on`."""
     on = on or clock.today()
     year = year or academic_year(on)
     plan = Plan()
@@ -98,6 +120,7 @@ def plan_import(rows: list[dict], *, only_school_id=None, on: date | None = None
     valid = [r for r in rows if "error" not in r]
     known = _known_students({r["number"] for r in valid})
     current = _current_enrollments([k.id for k in known.values()], on)
+    plan.touched_ids = sorted(k.id for k in known.values())
     first_row = {}
     new_classes = set()
     for row in rows:
@@ -118,23 +141,32 @@ def plan_import(rows: list[dict], *, only_school_id=None, on: date | None = None
             plan.errors.append(dict(row, error="duplicate_in_file", detail=str(first_row[row["number"]])))
             continue
         first_row[row["number"]] = row["row"]
+        item = dict(row, school_id=school.id)
         student = known.get(row["number"])
+        enrollment = current.get(student.id) if student is not None else None
+        right = policy.roster_right(by, enrollment.school_id if enrollment is not None else None)
+        if right == policy.ROSTER_REQUEST:
+            plan.requests.append(item)  # nothing of a known student is read into the row
+            continue
+        if right != policy.ROSTER_WRITE:
+            plan.errors.append(dict(row, error="not_your_school", detail=row["school"]))
+            continue
         if student is not None and student.birth_date.isoformat() != row["birth_date"]:
-            plan.errors.append(dict(row, error="birth_date_conflict", detail=student.birth_date.isoformat()))
+            plan.errors.append(dict(row, error="birth_date_conflict", detail=""))  # never the stored date
             continue
         class_key = (school.id, row["grade"], row["class"])
         if class_key not in classes:
             new_classes.add(class_key)
-        item = dict(row, school_id=school.id)
         if student is None:
             plan.new.append(item)
             continue
         item["student_id"] = student.id
-        changed = [f for f in IDENTITY_FIELDS if f != "sex" and (row[f] or "") != (getattr(student, f) or "")]
+        for name in GUARDIAN_FIELDS:  # an empty cell keeps what is recorded
+            item[name] = row[name] or getattr(student, name) or ""
+        changed = [f for f in IDENTITY_FIELDS if f != "sex" and (item[f] or "") != (getattr(student, f) or "")]
         if Sex(row["sex"]) != student.sex:
             changed.append("sex")
         item["changed"] = changed
-        enrollment = current.get(student.id)
         if enrollment is not None and enrollment.school_id != school.id:
             item["from_school_id"] = enrollment.school_id
             item["from_school"] = school_names.get(enrollment.school_id, "")
@@ -159,6 +191,18 @@ def plan_import(rows: list[dict], *, only_school_id=None, on: date | None = None
     return plan
 
 
+def preview_import(roster_import: RosterImport, by) -> Plan | None:
+    """The plan as `by` would apply it, audited with every student number it looked up (no names)."""
+    if not roster_import.rows:
+        return None
+    plan = plan_import(roster_import.rows, by, only_school_id=roster_import.school_id, year=roster_import.academic_year)
+    numbers = sorted({r["number"] for r in roster_import.rows if r.get("number")})
+    audit.record(by, "roster_previewed", "roster_import", roster_import.id,
+                 student_id=plan.touched_ids[0] if len(plan.touched_ids) == 1 else None,
+                 detail={"numbers": numbers, "student_ids": plan.touched_ids})
+    return plan
+
+
 # --- applying -----------------------------------------------------------------------------------
 
 def apply_import(roster_import: RosterImport, by, on: date | None = None) -> Plan:
@@ -171,7 +215,7 @@ def apply_import(roster_import: RosterImport, by, on: date | None = None) -> Pla
     if year < academic_year(on):
         # Its classes are last year's: enrolling students in them from today would file them in the past.
         raise RosterError("year_ended", year=year)
-    plan = plan_import(roster_import.rows, only_school_id=roster_import.school_id, on=on, year=year)
+    plan = plan_import(roster_import.rows, by, only_school_id=roster_import.school_id, on=on, year=year)
     if plan.errors:
         raise RosterError("has_errors", count=len(plan.errors))
     if plan.new_classes:
@@ -213,6 +257,7 @@ def apply_import(roster_import: RosterImport, by, on: date | None = None) -> Pla
             {"student_id": r["student_id"], "school_id": r["school_id"], "class_group_id": class_of(r),
              "start_date": on, "reason": reason} for r, reason in enrolments])
     _audit_handovers(plan, by, on)
+    admissions.request_admissions(plan.requests, roster_import, by, touched_ids=plan.touched_ids)
     roster_import.status = RosterImportStatus.APPLIED
     roster_import.applied_at = clock.now()
     roster_import.summary = plan.counts()

@@ -117,8 +117,11 @@ def test_a_student_walks_from_primary_school_to_university(app, world, stages, c
     teacher = walk.as_("teacher")
     import_id = _upload(teacher, csv_text.encode())
     preview = teacher.get(f"/rosters/{import_id}").get_data(as_text=True)
-    assert _count(preview, "updated") == 1 and _count(preview, "new") == 0
+    assert _count(preview, "requests") == 1 and _count(preview, "updated") == 0
     assert teacher.post(f"/rosters/{import_id}/apply").status_code == 302
+    assert teacher.get(file_url).status_code == 404  # a graduate's file moves only when the district admin admits
+    assert walk.as_("admin").post(f"/admin/rosters/{import_id}/admissions/approve").status_code == 302
+    teacher = walk.as_("teacher")
     with app.app_context():
         assert db.session.scalar(select(Student.id).where(Student.student_number == student["number"])) == sid
         assert len(db.session.scalars(select(Student)).all()) == 8  # no second record

@@ -26,6 +26,8 @@ HIGH = {"Other Student"}
 MOVED = {"Student 0", "Student 1", "Student 2"}
 REFERRED = {"Student 0", "Student 1"}
 ALL_NAMES = MIDDLE | HIGH
+# A student's birth date is half of the screening login: a page that may not name a student may not show it either.
+BIRTH_DATES = {**{f"Student {i}": f"2012-01-0{i + 1}" for i in range(6)}, "Other Student": "2010-05-05"}
 # A roster upload of the middle school's teacher: one new pupil (not one of the case students).
 ROSTER_CSV = ("school,class,grade,student_number,name,sex,birth_date,guardian_name,guardian_phone\n"
               "Middle School A,Class 8-1,8,N0901,Roster Pupil,F,2012-03-04,Parent,13900000001\n").encode("utf-8")
@@ -115,6 +117,7 @@ def case(app, world, request):
         db.session.flush()
         notification = db.session.scalar(select(Notification).where(Notification.user_id == teacher.id,
                                                                     Notification.read_at.is_(None)).order_by(Notification.id))
+        visibility_paths = _visibility_path_objects(world, school, students, teacher, doctor)
         db.session.commit()
         ns = SimpleNamespace(
             student=students[0].id, student2=students[2].id, joined_student=students[3].id, referral=referral.id, referral_sent=referral_sent.id,
@@ -131,6 +134,7 @@ def case(app, world, request):
             scale_code="PHQ-9", text_id=app.extensions["scales"].texts("PHQ-9")[1].text_id,
             case_numbers=(alert0.case_number, alert1.case_number, referral.case_number, referral_sent.case_number,
                           decision.case_number),
+            **visibility_paths,
         )
         db.session.remove()
     http = app.test_client()
@@ -161,6 +165,78 @@ def _setting_up_objects(school, teacher):
     homeroom = db.session.scalar(select(User).where(User.username == "homeroom"))
     return {"agreement": agreement.id, "closed_school": closed.id, "staff_import": staff_list.id,
             "homeroom_user": homeroom.id, "reset_token": "not-a-token"}
+
+
+# --- paths that change who sees a student (issue 15) -----------------------------------------------------------
+
+# The middle school's teacher names the high school's student (T0001) in rosters: with a guessed name and birth date
+# (the preview must show nothing of the record), and with the right birth date (Apply must move no one). A third
+# roster's Apply left admission requests for T0001 and a new pupil, waiting for the district admin.
+ROSTER_HEADER = "school,class,grade,student_number,name,sex,birth_date,guardian_name,guardian_phone\n"
+FOREIGN_ROSTER_CSV = (ROSTER_HEADER + "Middle School A,Class 8-1,8,T0001,Guessed Name,M,2010-06-06,,\n").encode("utf-8")
+EXACT_ROSTER_CSV = (ROSTER_HEADER + "Middle School A,Class 8-1,8,T0001,O. Student,M,2010-05-05,,\n").encode("utf-8")
+REQUESTED_ROSTER_CSV = (ROSTER_HEADER + "Middle School A,Class 8-1,8,T0001,O. Student,M,2010-05-05,,\n"
+                        "Middle School A,Class 8-1,8,N0950,Requested Pupil,F,2012-07-08,,\n").encode("utf-8")
+
+
+def _visibility_path_objects(world, school, students, teacher, doctor):
+    """Case objects of the visibility-changing paths: roster imports naming another school's student, the admission
+    requests a school's Apply leaves, and Student 4's referral, declined (the hospital keeps it, de-identified)."""
+    from app.students import admissions
+    from app.students.models import AdmissionRequest, RosterImportStatus
+
+    foreign = roster.store_upload(FOREIGN_ROSTER_CSV, "foreign.csv", by=teacher, only_school_id=school.id)
+    exact = roster.store_upload(EXACT_ROSTER_CSV, "exact.csv", by=teacher, only_school_id=school.id)
+    # What the school's Apply leaves, made by the request service itself rather than by Apply, so that a broken
+    # roster rule fails the matrix's cells, not this set-up.
+    requested = roster.store_upload(REQUESTED_ROSTER_CSV, "requested.csv", by=teacher, only_school_id=school.id)
+    admissions.request_admissions([dict(row, school_id=school.id) for row in requested.rows], requested, by=teacher)
+    requested.status, requested.applied_at, requested.rows = RosterImportStatus.APPLIED, clock.now(), []
+    requested.summary = {"new": 0, "updated": 0, "elsewhere": 0, "requests": 2, "unchanged": 0, "errors": 0,
+                         "new_classes": 0}
+    admission = db.session.scalar(select(AdmissionRequest).where(AdmissionRequest.student_number == "T0001"))
+    declined = care.refer_student(students[4], school.id, world.hospital_id, "moderate", "referral reason 4", by=teacher)
+    care.decline_referral(declined, "decline reason 4", by=doctor)
+    return {"roster_import_foreign": foreign.id, "roster_import_exact": exact.id, "roster_import_requested": requested.id,
+            "admission": admission.id,
+            "referral_declined": declined.id, "student_declined": students[4].id, "export_fmt_xlsx": "xlsx"}
+
+
+VIEWERS = ("teacher", "other_teacher", "homeroom", "other_homeroom", "doctor", "other_doctor")
+CASE_NUMBERS = {**{f"S{i:04d}": f"Student {i}" for i in range(6)}, "T0001": "Other Student"}  # named as in the world
+
+
+def who_sees_whom(app):
+    """(viewer, student's name) → None when the viewer cannot open the student, else (the other schools whose entries
+    the file shows the viewer, the other schools whose alerts show the viewer the student's identity). "Other": not
+    the viewer's own school (a doctor has none), so that a school's new entry about its own student is no change.
+
+    The matrix compares it before and after every request that changes the database: a school's own action that
+    changes who sees another school's student, or hands over another school's entries, shows up here."""
+    from app.auth import policy
+    from app.files import handover, services as files
+    from app.risk.models import Alert
+
+    with app.app_context():
+        users = db.session.scalars(select(User).where(User.username.in_(VIEWERS))).all()
+        students = db.session.scalars(select(Student).where(Student.student_number.in_(CASE_NUMBERS))).all()
+        timelines = {student.id: files.unfiltered_timeline(student) for student in students}
+        seen = {}
+        for user in users:
+            visible = set(db.session.scalars(select(Student.id).where(policy.scope(user, Student))))
+            for student in students:
+                if student.id not in visible:
+                    seen[(user.username, CASE_NUMBERS[student.student_number])] = None
+                    continue
+                # The file page's own filter (handover.file_for), over a timeline read once per student.
+                entries = handover._visible_to(user, student, timelines[student.id]).entries
+                alerts = db.session.scalars(policy.scoped(user, Alert).where(Alert.student_id == student.id)).all()
+                seen[(user.username, CASE_NUMBERS[student.student_number])] = (
+                    frozenset(e.school_name for e in entries if e.school_id != user.school_id),
+                    frozenset(a.school.name for a in alerts
+                              if a.school_id != user.school_id and policy.can(user, "see_alert_identity", a)))
+        db.session.remove()
+    return seen
 
 
 def transfer_moved_students(app, world):

@@ -25,6 +25,12 @@ Case objects (URL arguments resolve to these by name, see URL_ARGS): student = S
 referral accepted and assessed), referral_sent = Student 1's referral waiting to be accepted,
 student2 = Student 2 (no referral), campaign/class = the middle school's, user = teacher2's account.
 
+Who sees whom (issue 15): every request whose outcome changes the database is followed by conftest.who_sees_whom,
+which says for each viewer (both schools' psychology and homeroom teachers, both hospitals' doctors) and each case
+student whether the viewer can open the student, which schools' entries the file shows, and which alerts show the
+student. What changed must be exactly the route's `moves` for that actor (nothing, unless declared): a roster
+import, a consent, a concern or a referral that hands another school's student or entries to someone fails here.
+
 Outcomes: OK 200 · DONE 302 and the database changed · CREATED 201 and changed · SHOWN 200 and changed · REDIRECT 302 elsewhere,
 nothing changed · LOGIN 302 to /login · NOT_FOUND 404 · BAD 400 · UNAUTHORIZED 401 (the JSON API).
 Except DONE and CREATED, every outcome must leave every table unchanged (audit rows aside).
@@ -93,6 +99,7 @@ URL_ARGS = {
     "staff_import_id": "staff_import",
     "scale_code": "scale_code",
     "text_id": "text_id",
+    "admission_id": "admission",
 }
 
 
@@ -108,12 +115,20 @@ class Route:
     query: Callable | None = None             # case → query-string arguments
     check_identity: bool = True               # False only where a student sees their own name
     covered_by: str | None = None             # instead of expect: the test module that proves this route
+    # role → (viewer, student name) pairs whose visibility the request changes, or role → relation → pairs
+    moves: dict = field(default_factory=dict)
 
     def outcome(self, role, relation):
         value = self.expect[role]
         if isinstance(value, Outcome):
             return value
         return value.get(relation, value.get("*"))
+
+    def moved(self, role, relation) -> frozenset:
+        value = self.moves.get(role, frozenset())
+        if isinstance(value, dict):
+            value = value.get(relation, frozenset())
+        return frozenset(value)
 
 
 def everyone(outcome):
@@ -143,6 +158,23 @@ OLD_SCHOOL_ENTRY = dict(STUDENT_OBJECT, moved_in=NOT_FOUND)
 OLD_SCHOOL_ENTRY_WRITE = dict(STUDENT_WRITE, moved_in=NOT_FOUND)
 REFERRED = {"own": OK, "same": OK, "other": NOT_FOUND, "moved": OK}
 REFERRED_WRITE = {"own": DONE, "same": DONE, "other": NOT_FOUND, "moved": DONE}
+
+# --- who sees whom (issue 15): the changes that actions make by design (conftest.who_sees_whom) ------------------
+# Objects of Student 4, who never moves: referred by the middle school and declined by the hospital.
+STAYING = {"own": OK, "same": OK, "other": NOT_FOUND, "moved_out": OK, "moved_in": NOT_FOUND, "moved_in_consented": NOT_FOUND}
+# The hospital keeps its declined referral, without the student's identity (the identity check proves it).
+DECLINED_BY_HOSPITAL = {"own": OK, "same": OK, "other": NOT_FOUND, "moved": OK}
+
+
+def _moved_school(student):
+    """A student moving from the middle school's class to the high school's, or back: all four teachers' view changes."""
+    return frozenset((viewer, student) for viewer in ("teacher", "homeroom", "other_teacher", "other_homeroom"))
+
+
+REFERRAL_OPENS_THE_FILE = frozenset({("doctor", "Student 2")})    # a school refers its own student
+DECLINE_CLOSES_THE_FILE = frozenset({("doctor", "Student 1")})    # the hospital declines
+HAND_OVER_CONSENT = frozenset({("other_teacher", "Student 0")})   # the guardian's consent, recorded at the new school
+PROMOTED_OUT_OF_THE_CLASS = frozenset(("homeroom", f"Student {i}") for i in range(6))  # year-end: class 8-1 → 9-1
 
 
 def _campaign_form(case):
@@ -311,7 +343,7 @@ ROUTES = [
     # Student 0's form offers the student's open alerts to link: the old school's only with hand-over consent.
     Route("care.refer", "GET", "read", staff(homeroom=NOT_FOUND, teacher=STUDENT_OBJECT, doctor=NOT_FOUND, admin=NOT_FOUND)),
     Route("care.refer", "POST", "create", staff(homeroom=NOT_FOUND, teacher=STUDENT_WRITE, doctor=NOT_FOUND, admin=NOT_FOUND),
-          args={"student_id": "student2"}, data=_referral_form),
+          args={"student_id": "student2"}, data=_referral_form, moves={"teacher": REFERRAL_OPENS_THE_FILE}),
     Route("care.referral_page", "GET", "read", staff(homeroom=NOT_FOUND, teacher=OLD_SCHOOL_ENTRY, doctor=REFERRED, admin=NOT_FOUND)),
     Route("care.accept", "POST", "update", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=REFERRED_WRITE, admin=NOT_FOUND),
           args={"referral_id": "referral_sent"}),
@@ -321,7 +353,8 @@ ROUTES = [
           data=_decision_form),
 
     Route("care.decline", "POST", "update", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=REFERRED_WRITE, admin=NOT_FOUND),
-          args={"referral_id": "referral_sent"}, data=lambda case: {"x-reason": "matrix: no capacity"}),
+          args={"referral_id": "referral_sent"}, data=lambda case: {"x-reason": "matrix: no capacity"},
+          moves={"doctor": DECLINE_CLOSES_THE_FILE}),
     Route("care.correct_assessment", "GET", "read",
           staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=REFERRED, admin=NOT_FOUND)),
     Route("care.correct_assessment", "POST", "create",
@@ -424,9 +457,56 @@ ROUTES = [
     Route("rosters.apply_roster", "POST", "update", staff(homeroom=NOT_FOUND, teacher=SCHOOL_WRITE, doctor=NOT_FOUND, admin=DONE)),
     Route("rosters.consent_page", "GET", "read", staff(homeroom=NOT_FOUND, teacher=STUDENT_OBJECT, doctor=NOT_FOUND, admin=OK)),
     Route("rosters.consent_page", "POST", "create", staff(homeroom=NOT_FOUND, teacher=STUDENT_WRITE, doctor=NOT_FOUND, admin=DONE),
-          data=_consent_form),
+          data=_consent_form, moves={"teacher": {"moved_in": HAND_OVER_CONSENT}}),
     Route("rosters.year_end", "GET", "read", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=OK)),
-    Route("rosters.year_end", "POST", "update", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=DONE)),
+    Route("rosters.year_end", "POST", "update", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=DONE),
+          moves={"admin": PROMOTED_OUT_OF_THE_CLASS}),
+
+    # --- paths that change who sees a student (issue 15) ----------------------------------------------------------
+    # The middle school's roster naming the high school's student with a guessed name and birth date: the preview shows
+    # nothing of the record (the identity check looks for the name and the birth date); the school's Apply only asks
+    # the district admin; the admin's Apply refuses the contradicting birth date.
+    Route("rosters.roster_preview", "GET", "read", staff(homeroom=NOT_FOUND, teacher=SCHOOL_OBJECT, doctor=NOT_FOUND, admin=OK),
+          args={"import_id": "roster_import_foreign"}),
+    Route("rosters.apply_roster", "POST", "update",
+          staff(homeroom=NOT_FOUND, teacher=SCHOOL_WRITE, doctor=NOT_FOUND, admin=REDIRECT),
+          args={"import_id": "roster_import_foreign"}),
+    # With the right birth date the school's Apply still moves no one (an admission request); the admin's moves them.
+    Route("rosters.apply_roster", "POST", "update", staff(homeroom=NOT_FOUND, teacher=SCHOOL_WRITE, doctor=NOT_FOUND, admin=DONE),
+          args={"import_id": "roster_import_exact"}, moves={"admin": _moved_school("Other Student")}),
+    # The applied roster: the school follows its admission requests (its own rows and the admin's decisions).
+    Route("rosters.roster_preview", "GET", "read", staff(homeroom=NOT_FOUND, teacher=SCHOOL_OBJECT, doctor=NOT_FOUND, admin=OK),
+          args={"import_id": "roster_import_requested"}),
+    Route("admissions.pending", "GET", "read", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=OK)),
+    # Only the district admin moves the high school's student into the middle school.
+    Route("admissions.approve", "POST", "update", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=DONE),
+          moves={"admin": _moved_school("Other Student")}),
+    Route("admissions.refuse", "POST", "update", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=DONE),
+          data=lambda case: {"note": "matrix: not your student"}),
+    # "Admit all" admits the new pupil and leaves the student enrolled at another school waiting: nobody moves.
+    Route("admissions.approve_import", "POST", "update",
+          staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=DONE), args={"import_id": "roster_import_requested"}),
+    Route("admissions.refuse_import", "POST", "update",
+          staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=DONE), args={"import_id": "roster_import_requested"},
+          data=lambda case: {"note": "matrix: check the file"}),
+    # The guardian withdraws the hand-over consent: the new school loses the earlier school's entries again.
+    Route("rosters.consent_page", "POST", "create", staff(homeroom=NOT_FOUND, teacher=STUDENT_WRITE, doctor=NOT_FOUND, admin=DONE),
+          data=lambda case: dict(_consent_form(case), granted="no", note="matrix withdrawal"),
+          moves={"teacher": {"moved_in_consented": HAND_OVER_CONSENT}}),
+    # Student 4's referral, declined: the hospital keeps the record without identity and loses the file.
+    Route("care.referral_page", "GET", "read", staff(homeroom=NOT_FOUND, teacher=STAYING, doctor=DECLINED_BY_HOSPITAL, admin=NOT_FOUND),
+          args={"referral_id": "referral_declined"}),
+    Route("files.student_file", "GET", "read", staff(homeroom=NOT_FOUND, teacher=STAYING, doctor=NOT_FOUND, admin=OK),
+          args={"student_id": "student_declined"}),
+    Route("dashboards.student_report_pdf", "GET", "export",
+          staff(homeroom=NOT_FOUND, teacher=STAYING, doctor=NOT_FOUND, admin=NOT_FOUND), args={"student_id": "student_declined"}),
+    # Every download in both formats (the CSV rows are above).
+    Route("dashboards.export_table", "GET", "export", staff(homeroom=NOT_FOUND, teacher=SCHOOL_OBJECT, doctor=NOT_FOUND, admin=NOT_FOUND),
+          args={"fmt": "export_fmt_xlsx"}),
+    Route("dashboards.export_table", "GET", "export", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=OK, admin=NOT_FOUND),
+          args={"view": "export_doctor_view", "key": "export_doctor_key", "fmt": "export_fmt_xlsx"}),
+    Route("dashboards.export_table", "GET", "export", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=OK),
+          args={"view": "export_district_view", "key": "export_district_key", "fmt": "export_fmt_xlsx"}),
 
     # --- district admin ------------------------------------------------------------------------------
     Route("rosters.find_student", "GET", "read", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=REDIRECT),
@@ -434,7 +514,7 @@ ROUTES = [
     Route("rosters.admin_student", "GET", "read", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=OK)),
     Route("rosters.access_log", "GET", "read", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=OK)),
     Route("rosters.transfer", "POST", "update", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=DONE),
-          data=lambda case: {"class_group_id": case.other_class_id}),
+          data=lambda case: {"class_group_id": case.other_class_id}, moves={"admin": _moved_school("Student 0")}),
     Route("audit.student_access_log", "GET", "export", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=OK)),
     # The case `user` is teacher2, a psychology teacher: only the admin manages that account.
     Route("account_admin.require_second_factor", "POST", "update",

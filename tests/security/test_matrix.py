@@ -5,8 +5,8 @@ import pytest
 from flask import url_for
 
 from tests.security import matrix
-from tests.security.conftest import (ACTORS, ALL_NAMES, CLINICAL, CLINICAL_TEXT, NOTHING, actor_client, audit_rows_after,
-                                     last_audit_id, snapshot)
+from tests.security.conftest import (ACTORS, ALL_NAMES, BIRTH_DATES, CLINICAL, CLINICAL_TEXT, NOTHING, actor_client,
+                                     audit_rows_after, last_audit_id, snapshot, who_sees_whom)
 
 ROOT = Path(__file__).resolve().parents[2]
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
@@ -86,6 +86,7 @@ def test_matrix_cell(app, client_factory, case, route, role, relation):
     client, headers, visible = actor_client(app, client_factory, case, role, relation)
     url = _url(app, case, route)
     before, audit_before = snapshot(app), last_audit_id(app)
+    seen_before = who_sees_whom(app) if expected.changes else None  # nothing else can change who sees whom
 
     if route.method == "GET":
         response = client.get(url, headers=headers)
@@ -102,6 +103,11 @@ def test_matrix_cell(app, client_factory, case, route, role, relation):
         assert not response.headers["Location"].startswith("/login"), where
     changed = snapshot(app) != before
     assert changed == expected.changes, f"{where}: the database {'changed' if changed else 'did not change'}"
+    if seen_before is not None:
+        seen_after = who_sees_whom(app)
+        moved = {key for key in seen_after.keys() | seen_before.keys() if seen_after.get(key) != seen_before.get(key)}
+        assert moved == route.moved(role, relation), (
+            f"{where}: changed who sees whom: {sorted(moved)}; the route declares {sorted(route.moved(role, relation))}")
 
     body = _text_of(response)
     entries_seen = ACTORS[(role, relation)][3]
@@ -112,7 +118,7 @@ def test_matrix_cell(app, client_factory, case, route, role, relation):
         entries = [number for number in case.case_numbers if number in body]
         assert not entries, f"{where}: shows case entries outside the actor's scope: {entries}"
     if route.check_identity:
-        leaked = sorted(name for name in ALL_NAMES - visible if name in body)
+        leaked = sorted(name for name in ALL_NAMES - visible if name in body or BIRTH_DATES[name] in body)
         assert not leaked, f"{where}: shows students outside the actor's scope: {leaked}"
         shown = [name for name in ALL_NAMES if name in body]
         if response.status_code == 200 and shown:
