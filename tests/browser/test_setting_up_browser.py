@@ -1,7 +1,7 @@
 """Done means (issue 16): from an EMPTY database (no demo) to a centre's own school, hospital, agreement, class and
 staff, and a first screening, entirely through the interface: `flask setup` makes the admin, who enrols a second
 factor and sets up the organisations and a psychology teacher; the teacher signs in with the one-time password,
-must change it, imports a roster, records a guardian's consent and starts a screening; a student joins on a phone
+must change it, imports a roster (the district admin admits its new students), records a guardian's consent and starts a screening; a student joins on a phone
 and submits. Every new page is then looked at on a phone (390×844) and a desktop."""
 import re
 from datetime import timedelta
@@ -94,7 +94,22 @@ def _admin_sets_up(page, base, app):
     return secret, one_time
 
 
-def _teacher_starts_a_screening(page, base, one_time, roster_file):
+def _admin_admits_the_new_students(browser, base, app, admin_secret):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    admin = context.new_page()
+    admin.goto(base + "/login")
+    admin.fill("#username", "admin")
+    admin.fill("#password", ADMIN_PASSWORD)
+    _submit(admin)
+    admin.fill("#code", totp_code(app, "admin", admin_secret))
+    _submit(admin)
+    admin.goto(base + "/admin/admissions")
+    admin.click("[data-testid^=approve-import-]")
+    admin.wait_for_selector("[data-testid=no-admissions]")
+    context.close()
+
+
+def _teacher_starts_a_screening(page, base, app, admin_secret, one_time, roster_file):
     page.goto(base + "/login")
     page.fill("#username", "li.jing")
     page.fill("#password", one_time)
@@ -111,11 +126,13 @@ def _teacher_starts_a_screening(page, base, one_time, roster_file):
     page.click("nav.mainnav >> text=花名册")
     page.set_input_files("#file", str(roster_file))
     _submit(page)
-    assert page.inner_text("[data-testid=count-new]") == "2"
+    # New 学籍号 are admitted by the district admin (a school's import never creates or moves a student itself).
+    assert page.inner_text("[data-testid=count-requests]") == "2"
     screenshot(page, "setup-09-roster-preview-desktop")
     page.click("[data-testid=apply]")
     page.wait_for_load_state()
     assert page.is_visible("[data-testid=roster-applied]")
+    _admin_admits_the_new_students(page.context.browser, base, app, admin_secret)
 
     page.click("nav.mainnav >> text=班级")
     page.click(f"tr[data-class='{CLASS}'] a")
@@ -214,7 +231,7 @@ def test_a_centre_goes_from_an_empty_database_to_its_first_screening(app, live_s
     roster.write_text("学校,班级,年级,学籍号,姓名,性别,出生日期,监护人,监护人电话\n"
                       f"{SCHOOL},{CLASS},7,G430105070001,王小明,男,2013-05-06,王建国,13900000001\n"
                       f"{SCHOOL},{CLASS},7,G430105070002,李小红,女,2013-08-09,李华,13900000002\n", encoding="utf-8")
-    code = _teacher_starts_a_screening(desktop_page, live_server, one_time, roster)
+    code = _teacher_starts_a_screening(desktop_page, live_server, app, secret, one_time, roster)
 
     phone = chromium.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale="zh-CN")
     _student_answers(phone.new_page(), live_server, code)
