@@ -9,6 +9,7 @@ import secrets
 from babel import Locale
 from flask import Flask, jsonify, render_template, request, session
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, logout_user
 from sqlalchemy import event
 
@@ -349,17 +350,17 @@ def _register_request_hooks(app):
 
 
 MESSAGES = {
-    400: "The request could not be understood. Go back and try again.",
-    404: "This page does not exist, or you do not have access to it.",
-    405: "This action is not allowed here.",
-    413: "The file is too large.",
-    429: "Too many attempts. Wait a minute and try again.",
-    500: "Something went wrong on our side. Nothing was saved from this request. Please try again.",
+    400: _l("The request could not be understood. Go back and try again."),
+    404: _l("This page does not exist, or you do not have access to it."),
+    405: _l("This action is not allowed here."),
+    413: _l("The file is too large."),
+    429: _l("Too many attempts. Wait a minute and try again."),
+    500: _l("Something went wrong on our side. Nothing was saved from this request. Please try again."),
 }
 
 
 def _error_response(status):
-    message = _(MESSAGES.get(status, MESSAGES[500]))
+    message = str(MESSAGES.get(status, MESSAGES[500]))
     if request.path.startswith(API_PATH):
         return jsonify({"error": {"code": str(status), "message": message}}), status
     return render_template("error.html", status=status, message=message), status

@@ -1,4 +1,6 @@
 """Values every template can use: labels for levels, bands and statuses in the user's language."""
+from datetime import datetime, timezone
+
 from flask_babel import get_locale, lazy_gettext as _l
 from flask_login import current_user
 
@@ -54,9 +56,12 @@ def label(mapping, key):
 
 
 def local_time(moment, fmt="%Y-%m-%d %H:%M"):
-    """Render an aware UTC datetime in the schools' time zone."""
+    """Render an aware UTC datetime (or its ISO text, as cached figures keep it) in the schools' time zone."""
     if moment is None:
         return ""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
     return moment.astimezone(clock.LOCAL_TZ).strftime(fmt)
 
 
@@ -80,7 +85,8 @@ def template_helpers():
         "plan_label": lambda k: label(PLAN_LABELS, k),
         "setting_label": lambda k: label(SETTING_LABELS, k),
         "role_label": lambda k: label(ROLE_LABELS, k),
-        "level_label": lambda k: label(LEVEL_LABELS, k),
+        # "all": a cut-off profile chosen for every school level at once.
+        "level_label": lambda k: _l("Every school level") if k == "all" else label(LEVEL_LABELS, k),
         "local_time": local_time,
         "worst_risk": worst_risk,
         "get_locale": get_locale,

@@ -19,6 +19,7 @@ from app.extensions import db
 from app.reports.pdf.certificate import certificate_pdf
 from app.risk.models import Alert, AlertStatus
 from app.students.models import Student
+from app.web import RISK_LABELS, label
 
 bp = Blueprint("care", __name__, template_folder="templates")
 policy.guard_blueprint(bp, roles={Role.TEACHER, Role.DOCTOR})
@@ -54,7 +55,7 @@ def _referral_form(student):
     alerts = db.session.scalars(policy.scoped(current_user, Alert).where(Alert.student_id == student.id,
                                                                          Alert.status != AlertStatus.RESOLVED)
                                 .order_by(Alert.id.desc())).all()
-    form.alert_id.choices = [(0, _("None"))] + [(a.id, f"{a.case_number} · {a.level}") for a in alerts]
+    form.alert_id.choices = [(0, _("None"))] + [(a.id, f"{a.case_number} · {label(RISK_LABELS, a.level)}") for a in alerts]
     return form, {a.id: a for a in alerts}
 
 

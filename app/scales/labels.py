@@ -32,10 +32,6 @@ STATE_EXPLANATIONS = {
 }
 STATUS_CSS = {"validated_official": "text-validated", "unverified_copy": "text-copy",
               "project_translation": "text-project"}
-LEVEL_LABELS = {
-    "all": _l("Every school level"), "primary": _l("Primary school"), "middle": _l("Middle school"),
-    "high": _l("High school"), "vocational": _l("Vocational school"), "university": _l("University"),
-}
 
 
 def text_badge_parts(info):
@@ -107,7 +103,7 @@ def legend():
 def template_helpers():
     return {"text_legend_items": legend, "text_badge_parts": text_badge_parts, "response_text": response_text,
             "campaign_texts": campaign_texts, "cutoff_label": cutoff_label, "cutoff_title": cutoff_title,
-            "level_label": lambda k: LEVEL_LABELS.get(k, k), "text_status_label": lambda k: STATUS_LABELS.get(k, k)}
+            "text_status_label": lambda k: STATUS_LABELS.get(k, k)}
 
 
 def _plain(info, code, profile_code):

@@ -21,7 +21,7 @@ def class_report(campaign, class_group) -> bytes:
     progress = next((r for r in screening.campaign_progress(campaign) if r["class_id"] == class_group.id), None)
     story = [para(title, st["title"]),
              para(f"{campaign.school.name} · {local_time(campaign.opens_at, '%Y-%m-%d')} · "
-                  f"{_('Generated')}: {local_time(clock.now())}", st["body"]),
+                  + _("Generated") + f": {local_time(clock.now())}", st["body"]),
              para(_('Figures over 1 to 4 students show "<5" so that no figure identifies a child. '
                     'A result is positive when its risk is moderate or above.'), st["small"]), Spacer(1, 3 * mm)]
     if progress:

@@ -22,7 +22,7 @@ def monthly_report(dashboard, generated_at) -> bytes:
     month = f"{dashboard.month:%Y-%m}"
     title = _("Monthly report %(month)s", month=month)
     story = [para(_("Student mental-health screening: monthly report (月报) %(month)s", month=month), st["title"]),
-             para(f"{_('Generated')}: {local_time(generated_at)} · "
+             para(_("Generated") + f": {local_time(generated_at)} · "
                   + _('Figures over 1 to 4 students show "<5" so that no figure identifies a child.'), st["small"]),
              Spacer(1, 3 * mm), para(_("District"), st["h2"])]
     story.append(data_table([name for name, _v in dashboard.kpis], [[v for _n, v in dashboard.kpis]], font_size=6.5))

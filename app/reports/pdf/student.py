@@ -24,7 +24,7 @@ def _summary(entry, show_clinical):
         text = f"{label(RISK_LABELS, o.risk_level)} · {o.icd10_code or ''}"
         return text + (f" · {o.findings}" if show_clinical else "")
     if entry.kind == "decision":
-        text = f"{label(OUTCOME_LABELS, o.outcome)}" + (f" · {_('Review')} {o.review_on}" if o.review_on else "")
+        text = f"{label(OUTCOME_LABELS, o.outcome)}" + (" · " + _("Review") + f" {o.review_on}" if o.review_on else "")
         return text + (f" · {o.conditions}" if show_clinical and o.conditions else "")
     if entry.kind == "follow_up":
         return (_("Done") if o.done_at else _("Due")) + f" {o.due_on}" + (f" · {o.note}" if show_clinical and o.note else "")
@@ -42,10 +42,10 @@ def student_report(student, file_view, show_clinical: bool) -> bytes:
     enrollment = student.current_enrollment()
     title = _("Student report") + f" · {student.name}"
     story = [para(title, st["title"]),
-             para(f"{_('Student number')}: {student.student_number} · "
-                  f"{_('School')}: {enrollment.school.name if enrollment else '–'} · "
-                  f"{_('Class')}: {enrollment.class_group.name if enrollment and enrollment.class_group else '–'} · "
-                  f"{_('Generated')}: {local_time(clock.now())}", st["body"]), Spacer(1, 4 * mm)]
+             para(_("Student number") + f": {student.student_number} · "
+                  + _("School") + f": {enrollment.school.name if enrollment else '–'} · "
+                  + _("Class") + f": {enrollment.class_group.name if enrollment and enrollment.class_group else '–'} · "
+                  + _("Generated") + f": {local_time(clock.now())}", st["body"]), Spacer(1, 4 * mm)]
 
     screenings = sorted((e.obj for e in timeline if e.kind == "screening"), key=lambda r: r.submitted_at)
     if screenings:
@@ -62,9 +62,9 @@ def student_report(student, file_view, show_clinical: bool) -> bytes:
     if decision:
         text = f"{label(OUTCOME_LABELS, decision.outcome)} · {local_time(decision.created_at, '%Y-%m-%d')}"
         if decision.review_on:
-            text += f" · {_('Review')} {decision.review_on}"
+            text += " · " + _("Review") + f" {decision.review_on}"
         if show_clinical and decision.conditions:
-            text += f" · {_('Conditions')}: {decision.conditions}"
+            text += " · " + _("Conditions") + f": {decision.conditions}"
         story.append(para(text, st["body"]))
     else:
         story.append(para(_("No decisions yet."), st["body"]))
