@@ -391,6 +391,12 @@ def roster_right(user, current_school_id: int | None) -> str | None:
     return None
 
 
+def sees_every_student_counted(user, school_id) -> bool:
+    """Whether small counts may be shown unsuppressed to this reader (app.dashboards.suppress): only a psychology
+    teacher, on her own school's figures, whose students' names are a click away on the same page."""
+    return user.role == Role.TEACHER and school_id is not None and user.school_id == school_id
+
+
 def hospital_entry_scope(user, school_id_col, student_id_col):
     """A doctor sees an entry made at a school (an alert, a follow-up task) only if that school referred the student
     to the doctor's hospital (the referral is the hand-over for care) or under the guardian's handover_hospital

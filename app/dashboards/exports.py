@@ -14,6 +14,7 @@ from app.core import clock
 from app.core.args import id_arg, int_arg, month_arg
 from app.dashboards.district_panels import district_dashboard
 from app.dashboards.doctor import doctor_dashboard
+from app.dashboards.suppress import every_count_shown
 from app.dashboards.tables import to_csv, to_xlsx
 from app.dashboards.teacher import drilldown, teacher_dashboard
 from app.dashboards.views import bp
@@ -97,7 +98,8 @@ def class_report_pdf(campaign_id, class_id):
     if class_group not in campaign.classes:
         abort(404)
     audit.record(current_user, "export", "class_report", class_group.id, detail={"campaign_id": campaign.id, "format": "pdf"})
-    body = class_report(campaign, class_group)
+    with every_count_shown(policy.sees_every_student_counted(current_user, class_group.school_id)):
+        body = class_report(campaign, class_group)
     db.session.commit()
     return _pdf(body, f"class-{class_group.id}-{campaign.id}.pdf")
 

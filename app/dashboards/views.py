@@ -13,6 +13,7 @@ from app.core import clock
 from app.core.args import id_arg, int_arg, month_arg
 from app.dashboards.district_panels import district_dashboard
 from app.dashboards.doctor import doctor_dashboard
+from app.dashboards.suppress import every_count_shown
 from app.dashboards.teacher import teacher_dashboard
 from app.extensions import db
 from app.monitoring import services as monitoring
@@ -65,8 +66,9 @@ def teacher_home():
         FollowUp.done_at.is_(None))  # scoped: students enrolled here now, old-school tasks with hand-over consent
         .options(joinedload(FollowUp.student))
         .order_by(FollowUp.due_on, FollowUp.id).limit(50)).all()
-    dashboard = teacher_dashboard(current_user, campaign_id=id_arg(request.args, "campaign"),
-                                  grade=int_arg(request.args, "grade", high=16))
+    with every_count_shown(policy.sees_every_student_counted(current_user, current_user.school_id)):
+        dashboard = teacher_dashboard(current_user, campaign_id=id_arg(request.args, "campaign"),
+                                      grade=int_arg(request.args, "grade", high=16))
     alerts = dashboard.worklist["alerts"][:10]  # the risk list: the worklist's query and order (ends in Alert.id)
     audit.record_list_view(current_user, "dashboards.teacher_home",
                            [a.student_id for a in alerts] + [d.student_id for d in decisions]

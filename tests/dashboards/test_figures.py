@@ -1,4 +1,5 @@
 """Every figure against the hand-computed fixture (tests/dashboards/conftest.py), raw and as shown."""
+import re
 from datetime import date
 
 import numpy as np
@@ -87,6 +88,11 @@ def test_teacher_figures(app, figures_world, client_factory):
     page = teacher.get(f"/teacher?campaign={fw.november_id}").get_data(as_text=True)
     csv = teacher.get(f"/dashboards/teacher/bands-{fw.november_id}-PHQ-9.csv?campaign={fw.november_id}").get_data(as_text=True)
     assert "Class 8-1,<5,0,<5,0,0,10" in csv  # 9 minimal, 1 moderate: both hidden (complementary suppression)
+    # On her own screen she sees the students behind every number, so the numbers are shown as they are (issue 17
+    # item 15): the same row, 9 minimal and 1 moderate, each a link to its students.
+    assert "<title>Minimal: 9</title>" in page and "<title>Moderate: 1</title>" in page
+    assert re.search(r'band=minimal">9</a></td>\s*<td>0</td>\s*<td><a href="[^"]*band=moderate">1</a>', page)
+    assert "&lt;5" not in page
     trend = teacher.get("/dashboards/teacher/trend-PHQ-9.csv").get_data(as_text=True).replace("\r", "")
     lines = [l for l in trend.splitlines() if l.startswith("Autumn screening")]
     assert lines[0].endswith("2026-10-10,<5,0,<5")  # 0 of 1: the rate is suppressed and lines[1].endswith("2026-11-10,10,6,60.0")

@@ -6,7 +6,7 @@ from reportlab.platypus import Spacer
 from sqlalchemy import func, select
 
 from app.core import clock
-from app.dashboards.suppress import rate, suppress, suppress_row
+from app.dashboards.suppress import counts_suppressed, rate, suppress, suppress_row
 from app.extensions import db
 from app.reports.pdf.common import bar_chart, build, data_table, para, styles
 from app.scales.labels import campaign_scale_note
@@ -22,8 +22,9 @@ def class_report(campaign, class_group) -> bytes:
     story = [para(title, st["title"]),
              para(f"{campaign.school.name} · {local_time(campaign.opens_at, '%Y-%m-%d')} · "
                   + _("Generated") + f": {local_time(clock.now())}", st["body"]),
-             para(_('Figures over 1 to 4 students show "<5" so that no figure identifies a child. '
-                    'A result is positive when its risk is moderate or above.'), st["small"]), Spacer(1, 3 * mm)]
+             para((_('Figures over 1 to 4 students show "<5" so that no figure identifies a child.') + " "
+                   if counts_suppressed() else "")
+                  + _('A result is positive when its risk is moderate or above.'), st["small"]), Spacer(1, 3 * mm)]
     if progress:
         story += [para(_("Participation"), st["h2"]),
                   data_table([_("Invited"), _("Started"), _("Submitted"), _("Completion (%)")],

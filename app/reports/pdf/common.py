@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from reportlab.graphics.charts.barcharts import HorizontalBarChart
 from reportlab.graphics.charts.legends import Legend
 from reportlab.graphics.charts.lineplots import LinePlot
-from reportlab.graphics.shapes import Drawing, String
+from reportlab.graphics.shapes import Drawing, Line, String
 from reportlab.graphics.widgets.markers import makeMarker
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
@@ -156,6 +156,51 @@ def line_chart(title, x_labels, series, width=170 * mm, height=55 * mm, unit="")
     legend.colorNamePairs = [(PALETTE[i % len(PALETTE)], names[i]) for i in range(len(names))]
     legend.deltax = 70
     drawing.add(legend)
+    return drawing
+
+
+def score_chart(title, x_labels, values, scale, locale="zh", width=170 * mm, height=45 * mm):
+    """One scale's totals over time on the scale's whole range (a PHQ-9 of 4 sits low on 0–27, not at the top of
+    0–4), with the boundaries of its bands drawn across and named, so a reader sees where each score falls."""
+    font = cjk_font()
+    drawing = Drawing(width, height)
+    plot = LinePlot()
+    plot.x, plot.y, plot.width, plot.height = 30, 18, width - 110, height - 34
+    points = [(i, _num(v)) for i, v in enumerate(values) if _num(v) is not None]
+    if not points:
+        drawing.add(String(10, height / 2, title + ": " + _("no figures to draw"), fontName=font, fontSize=8))
+        return drawing
+    plot.data = [points]
+    plot.lines[0].strokeColor = PALETTE[0]
+    plot.lines[0].strokeWidth = 1.5
+    plot.lines[0].symbol = makeMarker("FilledCircle", size=3, fillColor=PALETTE[0])
+    plot.xValueAxis.valueMin, plot.xValueAxis.valueMax = -0.5, max(len(x_labels) - 0.5, 0.5)
+    plot.xValueAxis.valueSteps = list(range(len(x_labels)))
+    plot.xValueAxis.labelTextFormat = lambda v: x_labels[int(v)] if 0 <= int(v) < len(x_labels) else ""
+    plot.xValueAxis.labels.fontName = font
+    plot.xValueAxis.labels.fontSize = 6
+    low, high = scale.min_total, scale.max_total
+    plot.yValueAxis.valueMin, plot.yValueAxis.valueMax = low, high
+    boundaries = [b for b in scale.bands if b.min is not None and b.min > low]
+    plot.yValueAxis.valueSteps = sorted({low, high, *(b.min for b in boundaries)})
+    plot.yValueAxis.labels.fontName = font
+    plot.yValueAxis.labels.fontSize = 6
+    plot.yValueAxis.labelTextFormat = lambda v: f"{v:g}"
+    drawing.add(plot)
+
+    def y_of(value):
+        return plot.y + plot.height * (value - low) / ((high - low) or 1)
+
+    for band in scale.bands:
+        if band.min is None:
+            continue
+        if band.min > low:
+            drawing.add(Line(plot.x, y_of(band.min), plot.x + plot.width, y_of(band.min),
+                             strokeColor=colors.HexColor("#9aa5b1"), strokeWidth=0.5, strokeDashArray=[2, 2]))
+        top = band.max if band.max is not None else high
+        drawing.add(String(plot.x + plot.width + 4, (y_of(band.min) + y_of(top)) / 2 - 2,
+                           f"{band.min}–{top} {band.label(locale)}", fontName=font, fontSize=6))
+    drawing.add(String(0, height - 10, title, fontName=font, fontSize=9))
     return drawing
 
 

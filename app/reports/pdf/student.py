@@ -1,11 +1,12 @@
 """The student report: identity, scores over time as a chart, the timeline, and return-to-school decisions."""
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import get_locale, gettext as _, lazy_gettext as _l
 from reportlab.lib.units import mm
 from reportlab.platypus import Spacer
 
 from app.core import clock
-from app.reports.pdf.common import build, data_table, line_chart, para, styles
+from app.reports.pdf.common import build, data_table, para, score_chart, styles
 from app.scales.labels import response_note
+from app.scales.services import registry
 from app.web import BAND_LABELS, OUTCOME_LABELS, REASON_LABELS, RISK_LABELS, STATUS_LABELS, label, local_time
 
 
@@ -55,8 +56,10 @@ def student_report(student, file_view, show_clinical: bool) -> bytes:
             if r.score and r.score.total is not None:
                 series.setdefault(r.scale_code, dict())[local_time(r.submitted_at, "%Y-%m-%d")] = r.score.total
         story.append(para(_("Scores over time"), st["h2"]))
-        story.append(line_chart(_("Total score per screening"), dates,
-                                [(code, [values.get(d) for d in dates]) for code, values in sorted(series.items())]))
+        for code, values in sorted(series.items()):
+            scale = registry().get(code)
+            story.append(score_chart(f"{code} · " + _("Total score per screening"), dates,
+                                     [values.get(d) for d in dates], scale, str(get_locale())))
     decision = next((e.obj for e in timeline if e.kind == "decision"), None)  # the timeline is newest first
     story.append(para(_("Return-to-school decision"), st["h2"]))
     if decision:
