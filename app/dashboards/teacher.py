@@ -247,6 +247,44 @@ def worklist(user, campaigns=None, figures=None):
             "under_review": under_review, "today": today}
 
 
+SOON_DAYS = 7  # a follow-up due within a week is on the list of what needs doing now
+ALERT_RANKS = {"critical": 0, "high": 1, "moderate": 3, "low": 6}
+
+
+@dataclass
+class Todo:
+    """One line of the teacher's "needs doing now" list."""
+    kind: str          # alert, follow_up, review
+    rank: int          # lower is more urgent
+    when: object       # the due moment or day that orders equal ranks
+    overdue: bool
+    obj: object
+
+
+def needs_doing_now(wl, follow_ups, today, now):
+    """What the teacher's home lists first, in one order of urgency: critical alerts, high alerts, overdue
+    follow-ups, moderate alerts, return-to-school reviews past their date, follow-ups due within a week. An
+    overdue item comes before the others of its kind. The rest (later follow-ups, reviews not yet due, reliable
+    deterioration) is listed below it. Returns (now, later follow-ups)."""
+    items = []
+    for alert in wl.get("alerts", []):
+        overdue = alert.is_overdue(now)
+        items.append(Todo("alert", ALERT_RANKS.get(alert.level, 6), (not overdue, alert.due_at), overdue, alert))
+    later = []
+    for task in follow_ups:
+        if task.is_overdue(today):
+            items.append(Todo("follow_up", 2, (False, task.due_on), True, task))
+        elif (task.due_on - today).days <= SOON_DAYS:
+            items.append(Todo("follow_up", 5, (True, task.due_on), False, task))
+        else:
+            later.append(task)
+    for decision in wl.get("under_review", []):
+        if decision.review_on is not None and decision.review_on < today:
+            items.append(Todo("review", 4, (False, decision.review_on), True, decision))
+    items.sort(key=lambda t: (t.rank, t.when))  # one kind per rank: the same type of due moment within a rank
+    return items, later
+
+
 def teacher_dashboard(user, campaign_id=None, with_worklist=True, grade=None):
     """Everything the teacher home shows, computed for `user`'s school only."""
     now = clock.now()

@@ -14,7 +14,7 @@ from app.core.args import id_arg, int_arg, month_arg
 from app.dashboards.district_panels import district_dashboard
 from app.dashboards.doctor import doctor_dashboard
 from app.dashboards.suppress import every_count_shown
-from app.dashboards.teacher import teacher_dashboard
+from app.dashboards.teacher import needs_doing_now, teacher_dashboard
 from app.extensions import db
 from app.monitoring import services as monitoring
 from app.orgs.models import ClassGroup, Hospital, Partnership, School
@@ -69,13 +69,14 @@ def teacher_home():
     with every_count_shown(policy.sees_every_student_counted(current_user, current_user.school_id)):
         dashboard = teacher_dashboard(current_user, campaign_id=id_arg(request.args, "campaign"),
                                       grade=int_arg(request.args, "grade", high=16))
-    alerts = dashboard.worklist["alerts"][:10]  # the risk list: the worklist's query and order (ends in Alert.id)
+    todo, later = needs_doing_now(dashboard.worklist, follow_ups, clock.today(), clock.now())
+    alerts = dashboard.worklist["alerts"]
     audit.record_list_view(current_user, "dashboards.teacher_home",
                            [a.student_id for a in alerts] + [d.student_id for d in decisions]
                            + [f.student_id for f in follow_ups])
     _commit_keeping_loaded()  # the audit row, and campaign figures counted for the first time or after new responses
     return render_template("dashboards/teacher.html", classes=classes, roster_counts=roster_counts, campaigns=campaigns,
-                           alerts=alerts, decisions=decisions, now=clock.now(), follow_ups=follow_ups,
+                           todo=todo, later_follow_ups=later, decisions=decisions, now=clock.now(),
                            today=clock.today(), dashboard=dashboard)
 
 

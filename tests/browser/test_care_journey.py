@@ -65,9 +65,9 @@ def test_doctor_assesses_decides_and_teacher_follows_up_on_a_phone(app, world, c
 
     phone = phone_page
     login(phone, live_server, "teacher")
-    phone.wait_for_selector("[data-testid=follow-up-worklist]")
+    phone.wait_for_selector("[data-testid=worklist]")
     screenshot(phone, "teacher-follow-up-worklist-phone")
-    phone.click(f"[data-testid=follow-up-worklist] a[href$='#follow-up-{task_id}']")
+    phone.click(f"[data-testid=worklist] a[href$='#follow-up-{task_id}']")
     phone.wait_for_selector(f"#follow-up-{task_id} textarea")
     phone.fill(f"#f{task_id}-note", "本周面谈：情绪平稳，按时上课。")
     phone.fill(f"#f{task_id}-next_due_on", str(clock.today() + timedelta(days=7)))

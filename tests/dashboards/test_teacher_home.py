@@ -64,11 +64,15 @@ def test_conditions_under_review_follow_each_students_latest_decision(app, figur
         ])
         db.session.commit()
     page = login_as(client_factory, "teacher").get("/teacher").get_data(as_text=True)
-    worklist = page.split('data-testid="worklist"', 1)[1].split("</section>", 1)[0]
-    under_review = worklist.split("<h3>", 4)[4]  # the fourth list: return-to-school conditions under review
+    todo = page.split('data-testid="todo"', 1)[1].split("</ol>", 1)[0]
+    under_review = page.split('data-testid="under-review"', 1)[1].split("</ul>", 1)[0]
     assert "Student 1</a>" in under_review and "Overdue" in under_review
     assert "Student 0</a>" not in under_review
-    assert "Student 5</a>" in worklist  # the reliable deterioration (PHQ-9 1 → 10) is still listed
+    # Its review date has passed: it is also on the list of what needs doing now.
+    assert re.search(r'data-kind="review">\s*<span class="badge overdue">Review overdue</span>\s*<a [^>]*>Student 1</a>', todo)
+    assert todo.count('data-kind="review"') == 1  # student 0's latest decision cleared him: nothing to review
+    deterioration = page.split('data-testid="deterioration"', 1)[1].split("</ul>", 1)[0]
+    assert "Student 5</a>" in deterioration  # the reliable deterioration (PHQ-9 1 → 10) is still listed
     other = login_as(client_factory, "other_teacher").get("/teacher").get_data(as_text=True)
     assert "Student 1</a>" not in other and "Student 5</a>" not in other
 
@@ -107,3 +111,37 @@ def test_the_home_page_reads_no_row_twice(app, figures_world, client_factory):
     selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
     # 29 here (52 before, and 438 on the bench data: one per class, follow-up, student and decision re-read)
     assert len(selects) <= 35, len(selects)
+
+
+def test_the_home_lists_what_needs_doing_now_once_in_order_of_urgency(app, world, client_factory):
+    """Issue 17 item 14: the risk list was shown twice and the page was ~5,500 px on a phone. One list comes first:
+    critical alerts, high alerts, overdue follow-ups, moderate alerts, reviews past their date, follow-ups due
+    within a week; a follow-up due later is below it, never in it."""
+    from app.care.models import FollowUp
+    from tests.helpers import PHQ9_CRITICAL
+
+    teacher = login_as(client_factory, "teacher")
+    _, code = launch_campaign(teacher, world.class_id, scales=("PHQ-9",))
+    answer_all(app.test_client(), code, world.students[0], {"PHQ-9": PHQ9_CRITICAL})  # critical (item 9)
+    answer_all(app.test_client(), code, world.students[1], {"PHQ-9": [2, 2, 2, 2, 1, 1, 0, 0, 0]})  # 10: moderate
+    today = clock.today()
+    with app.app_context():
+        db.session.add_all([
+            FollowUp(student_id=world.student_ids[2], school_id=world.school_id, condition="Overdue task",
+                     due_on=today - timedelta(days=2)),
+            FollowUp(student_id=world.student_ids[3], school_id=world.school_id, condition="Task this week",
+                     due_on=today + timedelta(days=3)),
+            FollowUp(student_id=world.student_ids[4], school_id=world.school_id, condition="Task next month",
+                     due_on=today + timedelta(days=30)),
+        ])
+        db.session.commit()
+    page = teacher.get("/teacher").get_data(as_text=True)
+    todo = page.split('data-testid="todo"', 1)[1].split("</ol>", 1)[0]
+    rows = re.findall(r'data-kind="(\w+)">.*?<a [^>]*>([^<]+)</a>', todo, re.S)
+    assert rows == [("alert", "Student 0"), ("follow_up", "Student 2"), ("alert", "Student 1"),
+                    ("follow_up", "Student 3")]
+    assert "Task next month" not in todo and "Task next month" in page.split('data-testid="later-follow-ups"', 1)[1]
+    assert page.count(">Student 0</a>") == 1  # once, not in a second risk list
+    # nobody else's: the other school's teacher has nothing to do
+    other = login_as(client_factory, "other_teacher").get("/teacher").get_data(as_text=True)
+    assert 'data-testid="todo"' not in other and 'data-testid="nothing-to-do"' in other

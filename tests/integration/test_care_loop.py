@@ -78,7 +78,7 @@ def test_accepted_path_conditions_follow_ups_and_the_doctor_sees_them(app, world
         first_id = tasks[1].id
 
     home = teacher.get("/teacher").get_data(as_text=True)
-    assert 'data-testid="follow-up-worklist"' in home and "Weekly check-in with the psychology teacher" in home
+    assert 'data-testid="todo"' in home and "Weekly check-in with the psychology teacher" in home
     page = teacher.get(f"/students/{world.student_ids[0]}").get_data(as_text=True)
     assert f'action="/follow-ups/{first_id}"' in page
 
@@ -116,12 +116,12 @@ def test_overdue_follow_ups_surface_like_overdue_alerts(app, world, client_facto
     assess(doctor, rid)
     decide(doctor, rid, "cleared_with_conditions", "Weekly check-in with the psychology teacher", _day(28))
     home = teacher.get("/teacher").get_data(as_text=True)
-    worklist = re.search(r'data-testid="follow-up-worklist">(.*?)</section>', home, re.S).group(1)
-    assert "Overdue" not in worklist
+    worklist = "".join(re.findall(r'<li class="alert-row[^"]*" data-kind="follow_up">.*?</li>', home, re.S))
+    assert "Weekly check-in with the psychology teacher" in worklist and "Overdue" not in worklist  # due in a week
     clock.freeze(clock.now() + timedelta(days=9))
     teacher = login_as(client_factory, "teacher")  # the idle session ended while time moved on
     home = teacher.get("/teacher").get_data(as_text=True)
-    worklist = re.search(r'data-testid="follow-up-worklist">(.*?)</section>', home, re.S).group(1)
+    worklist = "".join(re.findall(r'<li class="alert-row[^"]*" data-kind="follow_up">.*?</li>', home, re.S))
     assert "Overdue" in worklist and "level-critical" in worklist
     page = teacher.get(f"/students/{world.student_ids[0]}").get_data(as_text=True)
     assert "badge overdue" in re.search(r'data-testid="follow-ups">(.*?)</section>', page, re.S).group(1)
