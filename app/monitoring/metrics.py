@@ -19,6 +19,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 from app.core import clock
 from app.monitoring import services
+from app.notifications import delivery
 
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -91,6 +92,10 @@ class DatabaseCollector:
         yield mail
         yield GaugeMetricFamily("xinqiao_mail_oldest_pending_minutes", "Minutes the oldest pending e-mail has "
                                 "waited (0 when none).", value=round(queue["oldest_pending_minutes"], 1))
+        # The one number to page someone for: a student in danger whose alert reached nobody by any channel.
+        yield GaugeMetricFamily("xinqiao_critical_alerts_unreached", "Open critical alerts whose every delivery "
+                                "(SMS, WeCom, DingTalk, webhook, e-mail) was tried and none went out: phone the "
+                                "school.", value=delivery.count_unreached_critical_alerts())
 
 
 class _LocalCounters:

@@ -172,9 +172,12 @@ def test_a_critical_alert_no_channel_could_deliver_is_a_problem_on_the_dashboard
         assert 'data-testid="unreached-alerts"' in page and case in page, user
     page = login_as(client_factory, "other_teacher").get("/teacher").get_data(as_text=True)
     assert 'data-testid="unreached-alerts"' not in page and case not in page  # another school's alert
+    # and the operator's monitoring pages someone for it
+    assert "xinqiao_critical_alerts_unreached 1.0" in app.test_client().get("/metrics").get_data(as_text=True)
     login_as(client_factory, "teacher").post(f"/alerts/{alert_id}/acknowledge")
     with app.app_context():
         assert delivery.count_unreached_critical_alerts() == 0  # somebody has it now
+    assert "xinqiao_critical_alerts_unreached 0.0" in app.test_client().get("/metrics").get_data(as_text=True)
 
 
 def test_escalation_uses_the_same_channels(app, world, client_factory, providers):
