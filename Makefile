@@ -37,7 +37,10 @@ run: install
 	$(BIN)/flask db upgrade
 	$(BIN)/flask demo --if-empty
 	@echo "XinQiao is serving on http://127.0.0.1:$(PORT)  (students: http://127.0.0.1:$(PORT)/s)"
-	$(BIN)/gunicorn -c gunicorn.conf.py --bind 127.0.0.1:$(PORT) --access-logfile - wsgi:app
+	@# The alert escalation sweep (a systemd timer on a server) runs beside the server and stops with it:
+	@# without it no overdue alert is escalated and /healthz says "degraded".
+	$(BIN)/flask alerts sweep --every 60 & sweeper=$$!; trap 'kill $$sweeper 2>/dev/null' EXIT INT TERM; \
+	  $(BIN)/gunicorn -c gunicorn.conf.py --bind 127.0.0.1:$(PORT) --access-logfile - wsgi:app
 
 test: install-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

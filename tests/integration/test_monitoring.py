@@ -165,3 +165,45 @@ def test_metrics_answer_only_configured_addresses_and_never_a_forwarded_request(
 def test_a_malformed_metrics_allowlist_stops_the_start_up():
     with pytest.raises(RuntimeError, match="METRICS_ALLOWED_IPS"):
         create_app("testing", METRICS_ALLOWED_IPS="127.0.0.1, intranet")
+
+
+def test_make_run_sweeps_beside_its_server_so_its_healthz_is_ok(tmp_path):
+    """`make run` served a demo whose /healthz said "degraded" for ever: nothing ran the scheduled sweep. The run
+    recipe starts `flask alerts sweep --every 60` beside gunicorn; the loop records a scheduled sweep at once and
+    keeps running."""
+    import os
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from sqlalchemy import create_engine, text
+
+    from tests.helpers import flask_command
+
+    root = Path(__file__).resolve().parents[2]
+    recipe = subprocess.run(["make", "-n", "run", "PYTHON=python3"], cwd=root, capture_output=True, text=True).stdout
+    server_line = next(line for line in recipe.replace("\\\n", " ").splitlines() if "gunicorn" in line)
+    assert "alerts sweep --every 60 &" in server_line and "trap" in server_line, server_line
+
+    url = f"sqlite:///{tmp_path / 'run.sqlite'}"
+    env = dict(os.environ, DATABASE_URL=url, XINQIAO_INSTANCE_DIR=str(tmp_path / "instance"))
+    env.pop("XINQIAO_CONFIG", None)
+    assert flask_command("db", "upgrade", env=env).returncode == 0
+    loop = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "alerts", "sweep", "--every", "10"],
+                            cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        engine = create_engine(url)
+        deadline = time.monotonic() + 120
+        runs = 0
+        while time.monotonic() < deadline and not runs:
+            time.sleep(1)
+            with engine.connect() as connection:
+                runs = connection.execute(text("SELECT count(*) FROM sweep_runs WHERE source = 'scheduled'")).scalar()
+        assert runs, "the loop recorded no scheduled sweep"
+        assert loop.poll() is None, "the loop stopped after one sweep"
+        health = create_app("testing", SQLALCHEMY_DATABASE_URI=url).test_client().get("/healthz")
+        assert health.get_json() == {"status": "ok", "database": "ok"}
+    finally:
+        loop.terminate()
+        loop.wait(timeout=30)
