@@ -55,13 +55,13 @@ def screenshot(page, name):
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
-def login(page, base, username, app=None):
+def login(page, base, username, app=None, password=None):
     """Sign in through the real form; completes the second-factor step when the account has one."""
     from tests.conftest import PASSWORD, totp_code
 
     page.goto(base + "/login")
     page.fill("#username", username)
-    page.fill("#password", PASSWORD)
+    page.fill("#password", password or PASSWORD)
     page.click("form button[type=submit]")
     page.wait_for_load_state()
     if page.locator("#code").count():

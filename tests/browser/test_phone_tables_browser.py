@@ -9,8 +9,8 @@ from app.accounts.models import User
 from app.demo import DEMO_PASSWORD, load_demo
 from app.extensions import db
 from app.orgs.models import School
-from tests.browser.conftest import screenshot
-from tests.conftest import TOTP_SECRET, totp_code
+from tests.browser.conftest import login, screenshot
+from tests.conftest import TOTP_SECRET
 
 PHONE = {"width": 390, "height": 844}
 
@@ -42,18 +42,6 @@ def demo(app):
         return {"school": db.session.scalar(select(School.id).order_by(School.id))}
 
 
-def _sign_in(page, base, app, username):
-    page.goto(base + "/login")
-    page.fill("#username", username)
-    page.fill("#password", DEMO_PASSWORD)
-    page.click("form button[type=submit]")
-    page.wait_for_load_state()
-    if page.locator("#code").count():
-        page.fill("#code", totp_code(app, username))
-        page.click("form button[type=submit]")
-        page.wait_for_load_state()
-
-
 def test_every_list_page_reads_well_on_a_phone(app, live_server, chromium, demo):
     school = demo["school"]
     pages = {
@@ -68,7 +56,7 @@ def test_every_list_page_reads_well_on_a_phone(app, live_server, chromium, demo)
         context = chromium.new_context(viewport=PHONE, device_scale_factor=1, is_mobile=True, has_touch=True,
                                        locale="zh-CN")
         page = context.new_page()
-        _sign_in(page, live_server, app, username)
+        login(page, live_server, username, app=app, password=DEMO_PASSWORD)
         for path in paths:
             page.goto(live_server + path)
             page.wait_for_load_state()
