@@ -13,10 +13,10 @@ from app.api.messages import message_for
 from app.api.openapi import OPENAPI
 from app.auth import policy
 from app.core import clock
-from app.extensions import csrf, db, limiter
+from app.extensions import csrf, db
 from app.monitoring import metrics
 from app.notifications import services as notifications
-from app.screening import crisis, intake, services as screening
+from app.screening import crisis, intake, join_guard, services as screening
 from app.screening.models import Campaign
 from app.students.models import Student
 
@@ -89,13 +89,6 @@ def _json_body():
     return body if isinstance(body, dict) else None
 
 
-def _student_number_key():
-    """Per-student limit: guessing one student's birth date is slow from any number of addresses."""
-    body = _json_body()
-    number = body.get("student_number") if body else None
-    return "student-number:" + (number.strip().upper()[:32] if isinstance(number, str) else "-")
-
-
 def load_student_session():
     """(campaign, student, None) of the bearer token, (None, None, why) when the token can no longer be
     used (the campaign closed, a teacher ended the session), or None when there is no valid token."""
@@ -109,10 +102,19 @@ def load_student_session():
     return (None, None, ended) if ended else (campaign, student, None)
 
 
+def try_again_later(cause):
+    """503 with Retry-After: the database could not take the request just now (full disk, read-only, too many
+    connections); the page sends it again by itself."""
+    db.session.rollback()
+    logger.warning("join not answered: %s", cause)
+    metrics.count_join("unavailable")
+    response, status = error(503, "try_again_join")
+    response.headers["Retry-After"] = str(current_app.config["JOIN_RETRY_AFTER_SECONDS"])
+    return response, status
+
+
 @bp.post("/student-sessions")
 @policy.public
-@limiter.limit(lambda: current_app.config["STUDENT_SESSION_RATE_LIMIT"])
-@limiter.limit(lambda: current_app.config["STUDENT_NUMBER_RATE_LIMIT"], key_func=lambda: _student_number_key())
 def create_student_session():
     body = _json_body()
     if body is None:
@@ -120,14 +122,34 @@ def create_student_session():
     birth_date = _parse_date(body.get("birth_date"))
     code, number = body.get("session_code"), body.get("student_number")
     if not isinstance(code, str) or not isinstance(number, str) or birth_date is None or len(code) > 32 or len(number) > 32:
+        metrics.count_join("details_do_not_match")
         return error(401, "details_do_not_match")
+    try:
+        return _join(code, number, birth_date, join_guard.device_id(body.get("device")))
+    except DBAPIError as exc:
+        return try_again_later(type(exc.orig or exc).__name__)
+
+
+def _join(code, number, birth_date, device):
+    """Guessing is slowed per client (app/screening/join_guard.py), never per address or per student alone."""
+    attempt = join_guard.begin(request.remote_addr, device, code, number)
+    if attempt.wait_seconds:
+        db.session.commit()
+        metrics.count_join("too_early")
+        response, status = error(429, "too_many_attempts")
+        response.headers["Retry-After"] = str(attempt.wait_seconds)
+        return response, status
     try:
         campaign, student = screening.start_student_session(code, number, birth_date)
     except screening.ScreeningError as exc:
+        db.session.commit()  # the attempt stays counted
+        metrics.count_join(exc.code)
         return error(403 if exc.code == "no_screening_consent" else 401, exc.code)
+    join_guard.succeeded(attempt)
     enrollment = screening.campaign_enrollment(campaign, student.id)
     participant = screening.record_participation(campaign, student, enrollment.class_group_id)
     db.session.commit()
+    metrics.count_join("joined")
     token = tokens.issue(campaign.id, student.id, participant.session_generation)
     return jsonify(session_payload(campaign, student, token)), 201
 
