@@ -134,7 +134,7 @@ def _join(code, number, birth_date, device):
     """Guessing is slowed per client (app/screening/join_guard.py), never per address or per student alone."""
     attempt = join_guard.begin(request.remote_addr, device, code, number)
     if attempt.wait_seconds:
-        db.session.commit()
+        db.session.rollback()
         metrics.count_join("too_early")
         response, status = error(429, "too_many_attempts")
         response.headers["Retry-After"] = str(attempt.wait_seconds)
@@ -142,7 +142,8 @@ def _join(code, number, birth_date, device):
     try:
         campaign, student = screening.start_student_session(code, number, birth_date)
     except screening.ScreeningError as exc:
-        db.session.commit()  # the attempt stays counted
+        join_guard.failed(attempt)
+        db.session.commit()
         metrics.count_join(exc.code)
         return error(403 if exc.code == "no_screening_consent" else 401, exc.code)
     join_guard.succeeded(attempt)

@@ -14,22 +14,28 @@ behind one NAT address could not join). Now every attempt is counted, before it 
   a stranger there made ADDRESS_NUMBER_FREE wrong guesses at that student's number;
 - the client and the session code (CLIENT_CODE_FREE, then growing delays): one device trying a class's numbers.
 
-A success takes its own attempt off every count (and clears the client's count on that student), so typing
-mistakes of a class on a shared lab PC do not add up. After the free attempts the next attempt in the scope
-waits 1 s, then 2 s, 4 s ... up to MAX_DELAY; an attempt made too early is refused unchecked and not counted.
-Counts forget after FORGET_AFTER. They live in the database, so every worker and process sees the same ones.
+An attempt made while one of its scopes must wait is refused unchecked and not counted; a wrong answer counts in
+every scope; after a scope's free attempts its next attempt waits 1 s, then 2 s, 4 s ... up to MAX_DELAY. A right
+answer clears the client's count on that student (a class's typing mistakes on a shared lab PC are counted per
+student) and remembers the device. The counts are read and changed inside the join's transaction: on SQLite every
+transaction holds the one writer lock, on PostgreSQL the scope rows are locked (FOR UPDATE), so parallel guesses
+cannot slip past a count (only the very first burst on a scope that has no row yet can). Counts forget after
+FORGET_AFTER. They live in the database, so every worker and process sees the same ones.
+
 What is left, and said in SECURITY.md: a stranger at the same address can slow a student's first join on a new
 device there; an attacker with many addresses gets ADDRESS_NUMBER_FREE guesses per address and student number.
 """
 import hashlib
 import hmac
 import math
+import random
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app.core import clock
 from app.extensions import db
@@ -45,8 +51,9 @@ NO_DEVICE = "-"
 
 @dataclass
 class JoinAttempt:
-    """One counted join attempt: `wait_seconds` > 0 means it was refused unchecked."""
-    counted: dict[str, int] = field(default_factory=dict)  # scope key → its free attempts
+    """One join attempt's scopes (key → free attempts) and their rows; `wait_seconds` > 0: refused unchecked."""
+    scopes: dict[str, int] = field(default_factory=dict)
+    rows: dict[str, tuple] = field(default_factory=dict)  # scope key → (attempts, last_attempt_at, next_attempt_at)
     clears: str = ""  # the client-and-number scope: a success clears it
     known_device: str | None = None
     wait_seconds: int = 0
@@ -69,79 +76,53 @@ def device_id(value) -> str:
 
 
 def begin(address: str, device: str, code: str, number: str) -> JoinAttempt:
-    """Count one join attempt in each of its scopes, or refuse it unchecked when one of them must wait. Flushes."""
+    """The attempt's scopes, read (and locked) in the caller's transaction; `wait_seconds` when one must wait."""
     now = clock.now()
     number, code, address = number.strip().upper()[:32], "".join(code.split()).upper()[:32], address or "-"
-    db.session.execute(delete(JoinThrottle).where(JoinThrottle.last_attempt_at < now - FORGET_AFTER)
-                       .execution_options(synchronize_session=False))
+    if random.random() < 0.01:  # forget old counts now and then, not on every join
+        db.session.execute(delete(JoinThrottle).where(JoinThrottle.last_attempt_at < now - FORGET_AFTER)
+                           .execution_options(synchronize_session=False))
     attempt = JoinAttempt(clears=_key("client-number", address, device, number))
-    scopes = {attempt.clears: CLIENT_NUMBER_FREE, _key("client-code", address, device, code): CLIENT_CODE_FREE}
+    by_address = _key("address-number", address, number)
+    attempt.scopes = {attempt.clears: CLIENT_NUMBER_FREE, _key("client-code", address, device, code): CLIENT_CODE_FREE,
+                      by_address: ADDRESS_NUMBER_FREE}
     if device != NO_DEVICE:
         attempt.known_device = _key("known-device", device, number)
-    if attempt.known_device is None or db.session.scalar(
-            select(JoinThrottle.id).where(JoinThrottle.scope_key == attempt.known_device)) is None:
-        scopes[_key("address-number", address, number)] = ADDRESS_NUMBER_FREE
-    waits = db.session.scalars(select(JoinThrottle.next_attempt_at).where(
-        JoinThrottle.scope_key.in_(scopes), JoinThrottle.next_attempt_at > now)).all()
+    query = select(JoinThrottle.scope_key, JoinThrottle.attempts, JoinThrottle.last_attempt_at,
+                   JoinThrottle.next_attempt_at).where(JoinThrottle.scope_key.in_([*attempt.scopes, attempt.known_device]))
+    if db.session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    attempt.rows = {key: (attempts, last, next_at) for key, attempts, last, next_at in db.session.execute(query)}
+    if attempt.known_device in attempt.rows:
+        del attempt.scopes[by_address]  # the student joined from this device before: guesses elsewhere do not count
+    waits = [attempt.rows[key][2] for key in attempt.scopes if key in attempt.rows and attempt.rows[key][2] > now]
     if waits:
         attempt.wait_seconds = max(1, math.ceil((max(waits) - now).total_seconds()))
-        return attempt
-    for key, free in scopes.items():
-        if not _count(key, free, now):
-            attempt.wait_seconds = 1  # a parallel attempt counted first and this scope must wait now
-            return attempt
-        attempt.counted[key] = free
     return attempt
 
 
-def _count(key: str, free: int, now) -> bool:
-    for _ in range(3):  # a parallel attempt changed the count under us: read it again
-        row = db.session.execute(select(JoinThrottle.id, JoinThrottle.attempts, JoinThrottle.next_attempt_at)
-                                 .where(JoinThrottle.scope_key == key)).first()
-        if row is None:
-            try:
-                with db.session.begin_nested():
-                    db.session.add(JoinThrottle(scope_key=key, attempts=1, last_attempt_at=now,
-                                                next_attempt_at=now + delay_after(1, free)))
-                return True
-            except IntegrityError:
-                continue
-        if row.next_attempt_at > now:
-            return False
-        counted = db.session.execute(
-            update(JoinThrottle).where(JoinThrottle.id == row.id, JoinThrottle.attempts == row.attempts)
-            .values(attempts=row.attempts + 1, last_attempt_at=now,
-                    next_attempt_at=now + delay_after(row.attempts + 1, free))
-            .execution_options(synchronize_session=False))
-        if counted.rowcount == 1:
-            return True
-    return False
+def _upsert(key: str, attempts: int, now, next_at) -> None:
+    insert = (postgresql_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert)(JoinThrottle)
+    statement = insert.values(scope_key=key, attempts=attempts, last_attempt_at=now, next_attempt_at=next_at)
+    db.session.execute(statement.on_conflict_do_update(
+        index_elements=[JoinThrottle.scope_key],
+        set_={"attempts": statement.excluded.attempts, "last_attempt_at": now, "next_attempt_at": next_at}))
+
+
+def failed(attempt: JoinAttempt) -> None:
+    """A wrong answer: one more in every scope of the attempt."""
+    now = clock.now()
+    for key, free in attempt.scopes.items():
+        attempts = (attempt.rows[key][0] if key in attempt.rows else 0) + 1
+        _upsert(key, attempts, now, now + delay_after(attempts, free))
 
 
 def succeeded(attempt: JoinAttempt) -> None:
-    """The attempt was right: its count comes off every scope, the client's count on the student is cleared, and
-    the device is remembered as one the student joined from. Flushes."""
+    """A right answer: the client's count on the student is cleared and the device is remembered."""
     now = clock.now()
-    db.session.execute(delete(JoinThrottle).where(JoinThrottle.scope_key == attempt.clears)
-                       .execution_options(synchronize_session=False))
-    for key, free in attempt.counted.items():
-        if key == attempt.clears:
-            continue
-        attempts = db.session.scalar(update(JoinThrottle).where(JoinThrottle.scope_key == key,
-                                                                JoinThrottle.attempts > 0)
-                                     .values(attempts=JoinThrottle.attempts - 1).returning(JoinThrottle.attempts)
-                                     .execution_options(synchronize_session=False))
-        if attempts is not None and attempts < free:
-            db.session.execute(update(JoinThrottle).where(JoinThrottle.scope_key == key)
-                               .values(next_attempt_at=now).execution_options(synchronize_session=False))
-    if attempt.known_device is None:
-        return
-    remembered = db.session.execute(update(JoinThrottle).where(JoinThrottle.scope_key == attempt.known_device)
-                                    .values(last_attempt_at=now).execution_options(synchronize_session=False))
-    if remembered.rowcount == 0:
-        try:
-            with db.session.begin_nested():
-                db.session.add(JoinThrottle(scope_key=attempt.known_device, attempts=0, last_attempt_at=now,
-                                            next_attempt_at=now))
-        except IntegrityError:
-            pass  # a parallel join from the same device remembered it
+    if attempt.clears in attempt.rows:
+        db.session.execute(delete(JoinThrottle).where(JoinThrottle.scope_key == attempt.clears)
+                           .execution_options(synchronize_session=False))
+    known = attempt.rows.get(attempt.known_device)
+    if attempt.known_device and (known is None or known[1] < now - FORGET_AFTER / 2):
+        _upsert(attempt.known_device, 0, now, now)
