@@ -65,6 +65,9 @@ class Config:
     # number are for the deploying institution to set; `flask retention purge --dry-run` shows the effect.
     RETENTION_YEARS = int(os.environ.get("RETENTION_YEARS", "10"))
     MAX_CONTENT_LENGTH = 60 * 1024 * 1024
+    # The student API's bodies (app/__init__.py BODY_LIMITS): refused with 413 before anything reads them.
+    JOIN_MAX_BYTES = int(os.environ.get("JOIN_MAX_BYTES", "4096"))
+    SUBMISSION_MAX_BYTES = int(os.environ.get("SUBMISSION_MAX_BYTES", str(64 * 1024)))
     ROSTER_MAX_BYTES = int(os.environ.get("ROSTER_MAX_MB", "10")) * 1024 * 1024  # larger rosters get a clear message
     # Setting up (README "Starting empty"): a one-time password given by an admin works this many days; a
     # password-reset link (mail on) this many minutes; reset requests per address and per e-mail address.

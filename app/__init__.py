@@ -287,8 +287,32 @@ def _has_lone_surrogate(body: bytes) -> bool:
     return False
 
 
+# Each endpoint's body limit, where it needs less than MAX_CONTENT_LENGTH (uploads): a join is a few hundred bytes,
+# a submission a few kilobytes. A 58 MB join used to be read and parsed whole (issue 20).
+BODY_LIMITS = {"api.create_student_session": "JOIN_MAX_BYTES", "api.submit_response": "SUBMISSION_MAX_BYTES"}
+
+
+def _limit_bodies(app):
+    """Before any other hook (Flask-Limiter, CSRF, the NUL check) can read the body: refuse one larger than its
+    endpoint's limit from its Content-Length, and cap what is read of one sent without it (chunked)."""
+    limits = {endpoint: app.config[name] for endpoint, name in BODY_LIMITS.items()}
+
+    def limit_body():
+        limit = limits.get(request.endpoint)
+        if limit is None:
+            return None
+        if (request.content_length or 0) > limit:
+            return _error_response(413)
+        request.max_content_length = limit
+        return None
+
+    app.before_request_funcs.setdefault(None, []).insert(0, limit_body)
+
+
 def _register_request_hooks(app):
     from app.auth import policy
+
+    _limit_bodies(app)
 
     @app.before_request
     def deny_undeclared():

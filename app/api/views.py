@@ -167,14 +167,21 @@ def current_student_session():
     return jsonify(session_payload(campaign, student))
 
 
+_UNSTORABLE = object()
+
+
 def _parse_started_at(value):
-    if not isinstance(value, str):
+    """The moment in UTC, None when absent, or _UNSTORABLE for a value that can never be stored: not an ISO
+    date-time, or one outside the years 1–9999 once in UTC (9999-12-31T23:59:59-01:00)."""
+    if value is None:
         return None
+    if not isinstance(value, str):
+        return _UNSTORABLE
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+        return moment.astimezone(timezone.utc) if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    except (ValueError, OverflowError):
+        return _UNSTORABLE
 
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -201,30 +208,50 @@ def _token_ids():
     return tokens.read(header[7:].strip()) if header.startswith("Bearer ") else None
 
 
+def refused(status, code, cause, item=None, message=None):
+    """Every refused submission: a log line with its cause (never student data) and a count in /metrics."""
+    logger.warning("submission refused (%s): %s", status, cause)
+    metrics.count_submission_refused(cause)
+    return error(status, code, item=item, message=message)
+
+
+def _not_stored_cause(exc) -> str:
+    """A short, fixed cause for the log and the metric's label: the database error's class, the writer's timeout,
+    or the failure the writer process reported (its exception's class name)."""
+    if isinstance(exc, DBAPIError):
+        return type(exc.orig or exc).__name__
+    if type(exc) is not intake.NotStored:
+        return type(exc).__name__  # SubmissionTimeout
+    reason = str(exc)
+    return reason if reason.isidentifier() else "writer_" + "_".join(reason.split()[-2:])
+
+
 @bp.post("/responses")
 @policy.public
 def submit_response():
     ids = _token_ids()
     if ids is None:
-        return error(401, "bad_token")
+        return refused(401, "bad_token", "bad_token")
     body = _json_body()
     if body is None:
-        return error(400, "invalid_request")
+        return refused(400, "invalid_request", "not_a_json_object")
     answers, key = body.get("answers"), body.get("idempotency_key")
     if not _valid_key(key):
-        return error(422, "invalid_request", message=_("idempotency_key must be a UUID."))
+        return refused(422, "invalid_request", "invalid_idempotency_key", message=_("idempotency_key must be a UUID."))
     if not isinstance(answers, list) or len(answers) > 200 or not isinstance(body.get("scale"), str) \
             or not isinstance(body.get("version"), str):
-        return error(422, "invalid_answers")
+        return refused(422, "invalid_answers", "malformed_answers")
+    started_at = _parse_started_at(body.get("started_at"))
+    if started_at is _UNSTORABLE:
+        return refused(422, "invalid_request", "invalid_started_at",
+                       message=_("started_at must be a date and time between the years 1 and 9999."))
     # Scored by whichever writer stores it (the writer process scores it there, off this worker's time).
     submission = intake.Submission(ids.campaign_id, ids.student_id, body["scale"], body["version"], list(answers),
-                                   key.lower(), _parse_started_at(body.get("started_at")), clock.now(),
-                                   ids.generation)
+                                   key.lower(), started_at, clock.now(), ids.generation)
     try:
         receipt = current_app.extensions["submission_writer"].submit(
             submission, timeout=current_app.config["SUBMISSION_WAIT_SECONDS"])
     except screening.ScreeningError as exc:
-        metrics.count_submission_refused(exc.code)
         status = 409 if exc.code in ("already_submitted", "idempotency_key_reused") else 422
         if exc.code == "session_ended":
             status = 401  # the page asks the student to enter the code again
@@ -233,11 +260,13 @@ def submit_response():
         message = None
         if exc.item is not None:
             message = _("Question %(number)s is missing or has an answer that is not allowed.", number=exc.item)
-        return error(status, exc.code, item=exc.item, message=message)
-    except (intake.NotStored, DBAPIError):
+        return refused(status, exc.code, exc.code, item=exc.item, message=message)
+    except (intake.NotStored, DBAPIError) as exc:
         # Not stored, or stored without the answer reaching us: the page retries with the same key, which
         # stores it once or answers with the stored row.
-        metrics.count_submission_not_stored()
+        cause = _not_stored_cause(exc)
+        logger.warning("submission not stored (503): %s", cause)
+        metrics.count_submission_not_stored(cause)
         response, status = error(503, "try_again")
         response.headers["Retry-After"] = "2"
         return response, status
