@@ -7,10 +7,11 @@ import re
 import secrets
 
 from babel import Locale
-from flask import Flask, jsonify, render_template, request, session
+from flask import Flask, current_app, jsonify, render_template, request, session
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 from sqlalchemy import event
+from werkzeug.exceptions import MethodNotAllowed
 
 import screening_scales
 from config import CONFIGS, INSTANCE_DIR
@@ -317,6 +318,8 @@ def _register_request_hooks(app):
     @app.before_request
     def deny_undeclared():
         # Deny by default: a route whose access was never declared is not served.
+        if request.endpoint is None and isinstance(request.routing_exception, MethodNotAllowed):
+            return _method_not_allowed(request.routing_exception)  # the path exists; this method does not
         if request.endpoint is None or not policy.is_declared(request.endpoint):
             return _error_response(404)
         return None
@@ -389,6 +392,13 @@ def _error_response(status):
     return render_template("error.html", status=status, message=message), status
 
 
+def _method_not_allowed(exc):
+    """405 with the Allow header RFC 9110 asks for (the methods the path has)."""
+    response = current_app.make_response(_error_response(405))
+    response.headers["Allow"] = ", ".join(sorted(exc.valid_methods or ()))
+    return response
+
+
 def _register_error_handlers(app):
     from flask_wtf.csrf import CSRFError
 
@@ -396,8 +406,9 @@ def _register_error_handlers(app):
     def csrf_error(_exc):
         return _error_response(400)
 
-    for status in (400, 404, 405, 413, 429):
+    for status in (400, 404, 413, 429):
         app.register_error_handler(status, lambda exc, status=status: _error_response(status))
+    app.register_error_handler(405, _method_not_allowed)
 
     @app.errorhandler(500)
     def server_error(_exc):

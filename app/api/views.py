@@ -81,12 +81,17 @@ def _parse_date(value):
         return None
 
 
-def _json_body():
+def _json_body(fields):
+    """The body as a dict, or None when it is not a JSON object or names a field the OpenAPI document does not."""
     try:
         body = request.get_json(silent=True)
     except RecursionError:  # absurdly deep nesting: a bad request, not a server error
         return None
-    return body if isinstance(body, dict) else None
+    return body if isinstance(body, dict) and body.keys() <= fields else None
+
+
+JOIN_FIELDS = frozenset({"session_code", "student_number", "birth_date", "device"})
+SUBMISSION_FIELDS = frozenset({"scale", "version", "answers", "idempotency_key", "started_at"})
 
 
 def load_student_session():
@@ -116,7 +121,7 @@ def try_again_later(cause):
 @bp.post("/student-sessions")
 @policy.public
 def create_student_session():
-    body = _json_body()
+    body = _json_body(JOIN_FIELDS)
     if body is None:
         return error(400, "invalid_request")
     birth_date = _parse_date(body.get("birth_date"))
@@ -232,14 +237,15 @@ def submit_response():
     ids = _token_ids()
     if ids is None:
         return refused(401, "bad_token", "bad_token")
-    body = _json_body()
+    body = _json_body(SUBMISSION_FIELDS)
     if body is None:
-        return refused(400, "invalid_request", "not_a_json_object")
+        return refused(400, "invalid_request", "malformed_body")
     answers, key = body.get("answers"), body.get("idempotency_key")
     if not _valid_key(key):
         return refused(422, "invalid_request", "invalid_idempotency_key", message=_("idempotency_key must be a UUID."))
-    if not isinstance(answers, list) or len(answers) > 200 or not isinstance(body.get("scale"), str) \
-            or not isinstance(body.get("version"), str):
+    scale, version = body.get("scale"), body.get("version")
+    if not isinstance(answers, list) or len(answers) > 200 or not isinstance(scale, str) \
+            or not isinstance(version, str) or not 0 < len(scale) <= 64 or not 0 < len(version) <= 64:
         return refused(422, "invalid_answers", "malformed_answers")
     started_at = _parse_started_at(body.get("started_at"))
     if started_at is _UNSTORABLE:

@@ -95,7 +95,7 @@ def test_every_refused_submission_is_logged_with_its_cause_and_counted(app, worl
         assert http.post("/api/v1/responses", json=[1], headers=bearer).status_code == 400
         assert http.post("/api/v1/responses", json={"idempotency_key": "x"}, headers=bearer).status_code == 422
     causes = [record.getMessage() for record in caplog.records if record.name == "app.api.views"]
-    assert causes == ["submission refused (401): bad_token", "submission refused (400): not_a_json_object",
+    assert causes == ["submission refused (401): bad_token", "submission refused (400): malformed_body",
                       "submission refused (422): invalid_idempotency_key"]
     assert world.students[2]["number"] not in caplog.text
     assert _metric(app, "xinqiao_submissions_refused_total", reason="bad_token") == before + 1
