@@ -51,19 +51,23 @@ class Config:
     PERMANENT_SESSION_LIFETIME = timedelta(hours=8)
     STAFF_IDLE_TIMEOUT = timedelta(minutes=int(os.environ.get("STAFF_IDLE_MINUTES", "30")))
 
-    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    # Counts shared by every worker on this machine without Redis (app/core/ratelimit_storage.py); several
+    # machines: redis://… Per-process memory:// doubled every limit under `make run`'s two workers (issue 15).
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or f"xinqiao-sqlite:///{INSTANCE_DIR / 'ratelimits.sqlite3'}"
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "20 per minute")
-    # Per address: a whole school behind one NAT joins in the same few minutes; the per-student-number limit
-    # below is what stops guessing one student's birth date.
-    STUDENT_SESSION_RATE_LIMIT = os.environ.get("STUDENT_SESSION_RATE_LIMIT", "300 per minute")
-    # Per account (every address together) and per student number: guessing one person's secret is slow.
-    STUDENT_NUMBER_RATE_LIMIT = os.environ.get("STUDENT_NUMBER_RATE_LIMIT", "10 per 15 minutes")
+    # Student joins have no per-address limit (a whole school joins from one NAT address): guessing is slowed per
+    # client and student number, address and student number, client and session code (app/screening/join_guard.py).
+    # A join the database cannot take just now answers 503 with this Retry-After; the page tries again by itself.
+    JOIN_RETRY_AFTER_SECONDS = int(os.environ.get("JOIN_RETRY_AFTER_SECONDS", "2"))
     RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "xinqiao")
     # Years a student's file is kept after the student left the last school. The legal basis and the
     # number are for the deploying institution to set; `flask retention purge --dry-run` shows the effect.
     RETENTION_YEARS = int(os.environ.get("RETENTION_YEARS", "10"))
     MAX_CONTENT_LENGTH = 60 * 1024 * 1024
+    # The student API's bodies (app/__init__.py BODY_LIMITS): refused with 413 before anything reads them.
+    JOIN_MAX_BYTES = int(os.environ.get("JOIN_MAX_BYTES", "4096"))
+    SUBMISSION_MAX_BYTES = int(os.environ.get("SUBMISSION_MAX_BYTES", str(64 * 1024)))
     ROSTER_MAX_BYTES = int(os.environ.get("ROSTER_MAX_MB", "10")) * 1024 * 1024  # larger rosters get a clear message
     # Setting up (README "Starting empty"): a one-time password given by an admin works this many days; a
     # password-reset link (mail on) this many minutes; reset requests per address and per e-mail address.

@@ -7,11 +7,12 @@ import re
 import secrets
 
 from babel import Locale
-from flask import Flask, jsonify, render_template, request, session
+from flask import Flask, current_app, jsonify, render_template, request, session
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, logout_user
 from sqlalchemy import event
+from werkzeug.exceptions import MethodNotAllowed
 
 import screening_scales
 from config import CONFIGS, INSTANCE_DIR
@@ -288,12 +289,38 @@ def _has_lone_surrogate(body: bytes) -> bool:
     return False
 
 
+# Each endpoint's body limit, where it needs less than MAX_CONTENT_LENGTH (uploads): a join is a few hundred bytes,
+# a submission a few kilobytes. A 58 MB join used to be read and parsed whole (issue 20).
+BODY_LIMITS = {"api.create_student_session": "JOIN_MAX_BYTES", "api.submit_response": "SUBMISSION_MAX_BYTES"}
+
+
+def _limit_bodies(app):
+    """Before any other hook (Flask-Limiter, CSRF, the NUL check) can read the body: refuse one larger than its
+    endpoint's limit from its Content-Length, and cap what is read of one sent without it (chunked)."""
+    limits = {endpoint: app.config[name] for endpoint, name in BODY_LIMITS.items()}
+
+    def limit_body():
+        limit = limits.get(request.endpoint)
+        if limit is None:
+            return None
+        if (request.content_length or 0) > limit:
+            return _error_response(413)
+        request.max_content_length = limit
+        return None
+
+    app.before_request_funcs.setdefault(None, []).insert(0, limit_body)
+
+
 def _register_request_hooks(app):
     from app.auth import policy
+
+    _limit_bodies(app)
 
     @app.before_request
     def deny_undeclared():
         # Deny by default: a route whose access was never declared is not served.
+        if request.endpoint is None and isinstance(request.routing_exception, MethodNotAllowed):
+            return _method_not_allowed(request.routing_exception)  # the path exists; this method does not
         if request.endpoint is None or not policy.is_declared(request.endpoint):
             return _error_response(404)
         return None
@@ -366,6 +393,13 @@ def _error_response(status):
     return render_template("error.html", status=status, message=message), status
 
 
+def _method_not_allowed(exc):
+    """405 with the Allow header RFC 9110 asks for (the methods the path has)."""
+    response = current_app.make_response(_error_response(405))
+    response.headers["Allow"] = ", ".join(sorted(exc.valid_methods or ()))
+    return response
+
+
 def _register_error_handlers(app):
     from flask_wtf.csrf import CSRFError
 
@@ -373,8 +407,9 @@ def _register_error_handlers(app):
     def csrf_error(_exc):
         return _error_response(400)
 
-    for status in (400, 404, 405, 413, 429):
+    for status in (400, 404, 413, 429):
         app.register_error_handler(status, lambda exc, status=status: _error_response(status))
+    app.register_error_handler(405, _method_not_allowed)
 
     @app.errorhandler(500)
     def server_error(_exc):

@@ -7,6 +7,7 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 
+from app.core import ratelimit_storage  # noqa: F401  (registers xinqiao-sqlite:// with limits)
 from app.core.db import Base
 
 db = SQLAlchemy(model_class=Base)

@@ -15,6 +15,8 @@ SCREENING_MESSAGES = {
     "bad_token": _l("Your session has ended. Enter the session code again."),
     "session_ended": _l("Your teacher ended this session. Enter the session code again."),
     "try_again": _l("Your answers could not be saved just now. They are kept on this device and sent again automatically."),
+    "too_many_attempts": _l("Too many attempts from this device. Wait a moment: the page tries again by itself."),
+    "try_again_join": _l("The screening is very busy just now. Wait a moment: the page tries again by itself."),
     "no_screening_consent": _l("Your guardian's consent to screening is not on file. Your teacher can help."),
 }
 

@@ -13,10 +13,10 @@ from app.api.messages import message_for
 from app.api.openapi import OPENAPI
 from app.auth import policy
 from app.core import clock
-from app.extensions import csrf, db, limiter
+from app.extensions import csrf, db
 from app.monitoring import metrics
 from app.notifications import services as notifications
-from app.screening import crisis, intake, services as screening
+from app.screening import crisis, intake, join_guard, services as screening
 from app.screening.models import Campaign
 from app.students.models import Student
 
@@ -81,19 +81,17 @@ def _parse_date(value):
         return None
 
 
-def _json_body():
+def _json_body(fields):
+    """The body as a dict, or None when it is not a JSON object or names a field the OpenAPI document does not."""
     try:
         body = request.get_json(silent=True)
     except RecursionError:  # absurdly deep nesting: a bad request, not a server error
         return None
-    return body if isinstance(body, dict) else None
+    return body if isinstance(body, dict) and body.keys() <= fields else None
 
 
-def _student_number_key():
-    """Per-student limit: guessing one student's birth date is slow from any number of addresses."""
-    body = _json_body()
-    number = body.get("student_number") if body else None
-    return "student-number:" + (number.strip().upper()[:32] if isinstance(number, str) else "-")
+JOIN_FIELDS = frozenset({"session_code", "student_number", "birth_date", "device"})
+SUBMISSION_FIELDS = frozenset({"scale", "version", "answers", "idempotency_key", "started_at"})
 
 
 def load_student_session():
@@ -109,25 +107,55 @@ def load_student_session():
     return (None, None, ended) if ended else (campaign, student, None)
 
 
+def try_again_later(cause):
+    """503 with Retry-After: the database could not take the request just now (full disk, read-only, too many
+    connections); the page sends it again by itself."""
+    db.session.rollback()
+    logger.warning("join not answered: %s", cause)
+    metrics.count_join("unavailable")
+    response, status = error(503, "try_again_join")
+    response.headers["Retry-After"] = str(current_app.config["JOIN_RETRY_AFTER_SECONDS"])
+    return response, status
+
+
 @bp.post("/student-sessions")
 @policy.public
-@limiter.limit(lambda: current_app.config["STUDENT_SESSION_RATE_LIMIT"])
-@limiter.limit(lambda: current_app.config["STUDENT_NUMBER_RATE_LIMIT"], key_func=lambda: _student_number_key())
 def create_student_session():
-    body = _json_body()
+    body = _json_body(JOIN_FIELDS)
     if body is None:
         return error(400, "invalid_request")
     birth_date = _parse_date(body.get("birth_date"))
     code, number = body.get("session_code"), body.get("student_number")
     if not isinstance(code, str) or not isinstance(number, str) or birth_date is None or len(code) > 32 or len(number) > 32:
+        metrics.count_join("details_do_not_match")
         return error(401, "details_do_not_match")
+    try:
+        return _join(code, number, birth_date, join_guard.device_id(body.get("device")))
+    except DBAPIError as exc:
+        return try_again_later(type(exc.orig or exc).__name__)
+
+
+def _join(code, number, birth_date, device):
+    """Guessing is slowed per client (app/screening/join_guard.py), never per address or per student alone."""
+    attempt = join_guard.begin(request.remote_addr, device, code, number)
+    if attempt.wait_seconds:
+        db.session.rollback()
+        metrics.count_join("too_early")
+        response, status = error(429, "too_many_attempts")
+        response.headers["Retry-After"] = str(attempt.wait_seconds)
+        return response, status
     try:
         campaign, student = screening.start_student_session(code, number, birth_date)
     except screening.ScreeningError as exc:
+        join_guard.failed(attempt)
+        db.session.commit()
+        metrics.count_join(exc.code)
         return error(403 if exc.code == "no_screening_consent" else 401, exc.code)
+    join_guard.succeeded(attempt)
     enrollment = screening.campaign_enrollment(campaign, student.id)
     participant = screening.record_participation(campaign, student, enrollment.class_group_id)
     db.session.commit()
+    metrics.count_join("joined")
     token = tokens.issue(campaign.id, student.id, participant.session_generation)
     return jsonify(session_payload(campaign, student, token)), 201
 
@@ -144,14 +172,21 @@ def current_student_session():
     return jsonify(session_payload(campaign, student))
 
 
+_UNSTORABLE = object()
+
+
 def _parse_started_at(value):
-    if not isinstance(value, str):
+    """The moment in UTC, None when absent, or _UNSTORABLE for a value that can never be stored: not an ISO
+    date-time, or one outside the years 1–9999 once in UTC (9999-12-31T23:59:59-01:00)."""
+    if value is None:
         return None
+    if not isinstance(value, str):
+        return _UNSTORABLE
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+        return moment.astimezone(timezone.utc) if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    except (ValueError, OverflowError):
+        return _UNSTORABLE
 
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -178,30 +213,51 @@ def _token_ids():
     return tokens.read(header[7:].strip()) if header.startswith("Bearer ") else None
 
 
+def refused(status, code, cause, item=None, message=None):
+    """Every refused submission: a log line with its cause (never student data) and a count in /metrics."""
+    logger.warning("submission refused (%s): %s", status, cause)
+    metrics.count_submission_refused(cause)
+    return error(status, code, item=item, message=message)
+
+
+def _not_stored_cause(exc) -> str:
+    """A short, fixed cause for the log and the metric's label: the database error's class, the writer's timeout,
+    or the failure the writer process reported (its exception's class name)."""
+    if isinstance(exc, DBAPIError):
+        return type(exc.orig or exc).__name__
+    if type(exc) is not intake.NotStored:
+        return type(exc).__name__  # SubmissionTimeout
+    reason = str(exc)
+    return reason if reason.isidentifier() else "writer_" + "_".join(reason.split()[-2:])
+
+
 @bp.post("/responses")
 @policy.public
 def submit_response():
     ids = _token_ids()
     if ids is None:
-        return error(401, "bad_token")
-    body = _json_body()
+        return refused(401, "bad_token", "bad_token")
+    body = _json_body(SUBMISSION_FIELDS)
     if body is None:
-        return error(400, "invalid_request")
+        return refused(400, "invalid_request", "malformed_body")
     answers, key = body.get("answers"), body.get("idempotency_key")
     if not _valid_key(key):
-        return error(422, "invalid_request", message=_("idempotency_key must be a UUID."))
-    if not isinstance(answers, list) or len(answers) > 200 or not isinstance(body.get("scale"), str) \
-            or not isinstance(body.get("version"), str):
-        return error(422, "invalid_answers")
+        return refused(422, "invalid_request", "invalid_idempotency_key", message=_("idempotency_key must be a UUID."))
+    scale, version = body.get("scale"), body.get("version")
+    if not isinstance(answers, list) or len(answers) > 200 or not isinstance(scale, str) \
+            or not isinstance(version, str) or not 0 < len(scale) <= 64 or not 0 < len(version) <= 64:
+        return refused(422, "invalid_answers", "malformed_answers")
+    started_at = _parse_started_at(body.get("started_at"))
+    if started_at is _UNSTORABLE:
+        return refused(422, "invalid_request", "invalid_started_at",
+                       message=_("started_at must be a date and time between the years 1 and 9999."))
     # Scored by whichever writer stores it (the writer process scores it there, off this worker's time).
     submission = intake.Submission(ids.campaign_id, ids.student_id, body["scale"], body["version"], list(answers),
-                                   key.lower(), _parse_started_at(body.get("started_at")), clock.now(),
-                                   ids.generation)
+                                   key.lower(), started_at, clock.now(), ids.generation)
     try:
         receipt = current_app.extensions["submission_writer"].submit(
             submission, timeout=current_app.config["SUBMISSION_WAIT_SECONDS"])
     except screening.ScreeningError as exc:
-        metrics.count_submission_refused(exc.code)
         status = 409 if exc.code in ("already_submitted", "idempotency_key_reused") else 422
         if exc.code == "session_ended":
             status = 401  # the page asks the student to enter the code again
@@ -210,11 +266,13 @@ def submit_response():
         message = None
         if exc.item is not None:
             message = _("Question %(number)s is missing or has an answer that is not allowed.", number=exc.item)
-        return error(status, exc.code, item=exc.item, message=message)
-    except (intake.NotStored, DBAPIError):
+        return refused(status, exc.code, exc.code, item=exc.item, message=message)
+    except (intake.NotStored, DBAPIError) as exc:
         # Not stored, or stored without the answer reaching us: the page retries with the same key, which
         # stores it once or answers with the stored row.
-        metrics.count_submission_not_stored()
+        cause = _not_stored_cause(exc)
+        logger.warning("submission not stored (503): %s", cause)
+        metrics.count_submission_not_stored(cause)
         response, status = error(503, "try_again")
         response.headers["Retry-After"] = "2"
         return response, status

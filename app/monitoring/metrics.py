@@ -35,7 +35,12 @@ SUBMISSIONS_REFUSED = Counter(
     "...): nothing stored.", ["reason"], registry=_LOCAL)
 SUBMISSIONS_NOT_STORED = Counter(
     "xinqiao_submissions_not_stored", "Student submissions answered 'send it again' (the writer did not "
-    "commit in time or went away); the page resends them with their key.", registry=_LOCAL)
+    "commit in time or went away, the database refused the write), by cause; the page resends them with their "
+    "key.", ["cause"], registry=_LOCAL)
+JOINS = Counter(
+    "xinqiao_student_joins", "Student join attempts by outcome: joined, a refusal's reason (details_do_not_match, "
+    "unknown_code, too_early: a client guessing has to wait ...) or unavailable (the database could not take it, "
+    "503).", ["outcome"], registry=_LOCAL)
 WRITER_RESTARTS = Counter(
     "xinqiao_writer_process_restarts", "Times the gunicorn master started the submission writer process again "
     "after it ended.", registry=_LOCAL)
@@ -49,8 +54,12 @@ def count_submission_refused(reason: str) -> None:
     SUBMISSIONS_REFUSED.labels(reason).inc()
 
 
-def count_submission_not_stored() -> None:
-    SUBMISSIONS_NOT_STORED.inc()
+def count_submission_not_stored(cause: str = "unknown") -> None:
+    SUBMISSIONS_NOT_STORED.labels(cause).inc()
+
+
+def count_join(outcome: str) -> None:
+    JOINS.labels(outcome).inc()
 
 
 def count_writer_restart() -> None:

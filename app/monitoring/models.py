@@ -20,3 +20,16 @@ class SweepRun(db.Model):
 
     def __repr__(self):
         return f"<SweepRun source={self.source} last_run_at={self.last_run_at:%Y-%m-%dT%H:%M:%SZ}>"
+
+
+class HealthProbe(db.Model):
+    """One row per process-independent probe name: /healthz writes it now and then, so that a database that
+    answers reads but takes no writes (read-only, a full disk) is reported as unwritable."""
+
+    __tablename__ = "health_probes"
+
+    name: Mapped[str] = mapped_column(String(16), primary_key=True)
+    probed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+    def __repr__(self):
+        return f"<HealthProbe name={self.name}>"

@@ -146,3 +146,23 @@ class ScoreReband(db.Model):
 
     def __repr__(self):
         return f"<ScoreReband id={self.id} score={self.score_id} {self.from_profile}->{self.to_profile}>"
+
+
+class JoinThrottle(db.Model):
+    """Wrong answers at the student's join, counted per scope (a client and a student number, an address and a
+    student number, a client and a session code) since the scope's last success: they set when the next attempt
+    in that scope may be checked (app/screening/join_guard.py). A device a student joined from is kept here too
+    (attempts 0), so that guesses at the student's number from elsewhere never slow that device down.
+
+    Keyed by a keyed hash of the scope, so the table names no student number, code or address."""
+
+    __tablename__ = "join_throttles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope_key: Mapped[str] = mapped_column(String(64), unique=True)
+    attempts: Mapped[int] = mapped_column(Integer)
+    last_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    def __repr__(self):
+        return f"<JoinThrottle id={self.id} attempts={self.attempts}>"

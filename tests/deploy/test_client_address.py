@@ -8,17 +8,16 @@ from tests.reliability.server import LiveGunicorn
 
 def test_a_forged_forwarded_address_is_ignored_without_a_trusted_proxy(app, tmp_path):
     server = LiveGunicorn(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path / "instance", tmp_path / "gunicorn.log",
-                          workers=1, target="app:create_app('testing', RATELIMIT_ENABLED=True, "
-                                            "STUDENT_SESSION_RATE_LIMIT='3 per minute')")
+                          workers=1)
     try:
         server.start()
         statuses = []
-        for n in range(5):
+        for n in range(7):
             forged = {"X-Forwarded-For": f"10.0.0.{n}", "X-Real-IP": f"10.0.1.{n}"}  # a new "address" each time
-            statuses.append(_join(server.port, f"F{n}", forged))
+            statuses.append(_join(server.port, "F1", forged))
     finally:
         server.stop()
-    assert statuses == [401, 401, 401, 429, 429]
+    assert statuses == [401] * 5 + [429, 429]  # one client's guesses at one number (join_guard.py)
 
 
 def _join(port, number, headers):

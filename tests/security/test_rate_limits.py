@@ -1,5 +1,5 @@
-"""Brute force: per-address limits on staff login (per account: tests/security/test_lockout.py), per-address and
-per-student limits on the student session entry; with Redis storage several workers share the counts."""
+"""Brute force: per-address limits on staff login (per account: tests/security/test_lockout.py; the student join:
+tests/security/test_join_guard.py); every worker shares the counts, in a file by default and in Redis."""
 import json
 import os
 import subprocess
@@ -13,8 +13,7 @@ from app import create_app
 from app.extensions import limiter
 
 ROOT = Path(__file__).resolve().parents[2]
-LIMITS = {"LOGIN_RATE_LIMIT": "3 per minute",
-          "STUDENT_SESSION_RATE_LIMIT": "3 per minute", "STUDENT_NUMBER_RATE_LIMIT": "4 per 15 minutes"}
+LIMITS = {"LOGIN_RATE_LIMIT": "3 per minute"}
 
 
 @pytest.fixture
@@ -51,34 +50,20 @@ def test_login_is_limited_per_address(limited):
 # stranger could use up for the account's owner.
 
 
-def _join(client, number, code="NOSUCH"):
-    return client.post("/api/v1/student-sessions", json={"session_code": code, "student_number": number,
-                                                          "birth_date": "2012-01-01"}).status_code
-
-
-def test_student_session_entry_is_limited_per_address_and_per_student(limited, world):
-    client = _client(limited, "10.0.2.1")
-    assert [_join(client, f"N{i}") for i in range(4)] == [401, 401, 401, 429]
-    per_student = [_join(_client(limited, f"10.0.3.{i}"), world.students[0]["number"]) for i in range(5)]
-    assert per_student == [401, 401, 401, 401, 429]
-
-
-
 def test_submissions_skip_the_limiter_and_limited_pages_keep_its_headers(limited, world, monkeypatch):
     # Every limit here is on its view: the hooks skip the limiter's lookups only for api.submit_response.
-    joined = _client(limited, "10.0.4.1").post("/api/v1/student-sessions", json={
-        "session_code": "NONE", "student_number": "N1", "birth_date": "2012-01-01"})
-    assert joined.status_code == 401 and "X-RateLimit-Remaining" in joined.headers
+    signed_in = _client(limited, "10.0.4.1").post("/login", data={"username": "x", "password": "wrong-password-123"})
+    assert signed_in.status_code == 401 and "X-RateLimit-Remaining" in signed_in.headers
     looked_up, released = [], []
     real_check, real_release = limiter._check_request_limit, limiter._Limiter__release_context
     monkeypatch.setattr(limiter, "_check_request_limit", lambda *a, **k: looked_up.append(1) or real_check(*a, **k))
     monkeypatch.setattr(limiter, "_Limiter__release_context", lambda *a: released.append(1) or real_release(*a))
     app = create_app("testing", SQLALCHEMY_DATABASE_URI=limited.config["SQLALCHEMY_DATABASE_URI"],
-                     RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://", **LIMITS)
+                     RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://", WTF_CSRF_ENABLED=False, **LIMITS)
     client = _client(app, "10.0.4.2")
     client.post("/api/v1/responses", json={}, headers={"Authorization": "Bearer nonsense"})
     assert looked_up == [] and released == []
-    client.post("/api/v1/student-sessions", json={})
+    client.post("/login", data={"username": "x", "password": "wrong-password-123"})
     assert looked_up and released  # and every other endpoint goes through the limiter as before
 
 
@@ -86,7 +71,8 @@ WORKER = """
 import json, os, sys
 from app import create_app
 app = create_app("testing", SQLALCHEMY_DATABASE_URI=os.environ["XQ_DB"], RATELIMIT_ENABLED=True,
-                 RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/0", RATELIMIT_KEY_PREFIX=os.environ["XQ_PREFIX"],
+                 RATELIMIT_KEY_PREFIX=os.environ["XQ_PREFIX"],
+                 **({"RATELIMIT_STORAGE_URI": os.environ["XQ_STORAGE"]} if os.environ.get("XQ_STORAGE") else {}),
                  LOGIN_RATE_LIMIT="3 per minute", WTF_CSRF_ENABLED=False)
 client = app.test_client()
 codes = [client.post("/login", data={"username": "nobody", "password": "wrong-password-123"}).status_code
@@ -109,17 +95,30 @@ def _redis_or_skip():
 def test_workers_share_counts_through_redis(app, world):
     r = _redis_or_skip()
     prefix = f"xinqiao-test-{uuid.uuid4().hex[:12]}"
-    env = dict(os.environ, XQ_DB=app.config["SQLALCHEMY_DATABASE_URI"], XQ_PREFIX=prefix)
-
-    def worker(n):
-        out = subprocess.run([sys.executable, "-c", WORKER, str(n)], cwd=ROOT, env=env, capture_output=True,
-                             text=True, timeout=120)
-        assert out.returncode == 0, out.stderr[-2000:]
-        return json.loads(out.stdout.strip().splitlines()[-1])
+    env = dict(os.environ, XQ_DB=app.config["SQLALCHEMY_DATABASE_URI"], XQ_PREFIX=prefix,
+               XQ_STORAGE="redis://127.0.0.1:6379/0")
 
     try:
-        assert worker(2) == [401, 401]       # worker one
-        assert worker(2) == [401, 429]       # worker two sees worker one's attempts
+        assert _worker(env, 2) == [401, 401]       # worker one
+        assert _worker(env, 2) == [401, 429]       # worker two sees worker one's attempts
     finally:
         for key in r.scan_iter(f"*{prefix}*"):
             r.delete(key)
+
+
+def _worker(env, n):
+    out = subprocess.run([sys.executable, "-c", WORKER, str(n)], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_the_default_storage_is_shared_by_processes_without_redis(app, world, tmp_path):
+    # The default (no RATELIMIT_STORAGE_URI): a file in the instance directory that every worker counts in; with
+    # memory:// each process counted apart, so two workers doubled every limit (issue 15).
+    env = dict(os.environ, XQ_DB=app.config["SQLALCHEMY_DATABASE_URI"], XQ_PREFIX="xinqiao",
+               XINQIAO_INSTANCE_DIR=str(tmp_path))
+    env.pop("RATELIMIT_STORAGE_URI", None)
+    assert _worker(env, 2) == [401, 401]
+    assert _worker(env, 2) == [401, 429]  # the second process sees the first one's attempts
+    assert (tmp_path / "ratelimits.sqlite3").exists()

@@ -26,20 +26,55 @@
     var headers = { "Content-Type": "application/json", Accept: "application/json", "Accept-Language": document.documentElement.lang || "zh-CN" };
     if (state.token) headers.Authorization = "Bearer " + state.token;
     return fetch("/api/v1" + path, { method: method, headers: headers, body: body ? JSON.stringify(body) : undefined, credentials: "same-origin" })
-      .then(function (r) { return r.json().catch(function () { return {}; }).then(function (data) { return { status: r.status, data: data }; }); });
+      .then(function (r) {
+        var retryAfter = parseInt(r.headers.get("Retry-After"), 10);
+        return r.json().catch(function () { return {}; }).then(function (data) { return { status: r.status, data: data, retryAfter: retryAfter }; });
+      });
   }
 
   function offline(on, text) { var el = $("offline"); el.hidden = !on; document.body.classList.toggle("is-offline", on); if (on) el.textContent = text || T.offline; }
 
   // --- joining ---------------------------------------------------------------------------------
+  // A whole school joins in the same minutes: when the server asks to wait (429, 503) the page waits as long as
+  // it says (Retry-After), or longer each time, with a random part so that a class does not come back at once;
+  // meanwhile a calm message, and the student need not do anything.
+  var joinTry = 0;
+  function deviceId() {
+    // Not student data: a random id of this browser, so that guesses made elsewhere never slow this device down.
+    try {
+      var id = window.localStorage.getItem("xq.device");
+      if (!id) { id = uuid4(); window.localStorage.setItem("xq.device", id); }
+      return id;
+    } catch (e) { return undefined; }
+  }
+  function joinDelay(res) {
+    var base = Math.min(30, Math.pow(2, joinTry)) * 1000;
+    var asked = res && res.retryAfter > 0 ? res.retryAfter * 1000 : 0;
+    return Math.max(asked, base) + Math.random() * base;
+  }
+  function attemptJoin(body) {
+    var err = $("join-error"), button = $("join-form").querySelector("button[type=submit]");
+    button.disabled = true;
+    return api("POST", "/student-sessions", body).then(function (res) {
+      if (res.status === 201) { joinTry = 0; button.disabled = false; err.hidden = true; startSession(res.data); return; }
+      if (res.status === 429 || res.status === 503) {
+        err.textContent = T.joinWaiting; err.classList.add("calm"); err.hidden = false;
+        var ms = joinDelay(res); joinTry += 1;
+        return wait(ms).then(function () { return attemptJoin(body); });
+      }
+      joinTry = 0; button.disabled = false; err.classList.remove("calm");
+      err.textContent = (res.data.error && res.data.error.message) || T.genericError; err.hidden = false;
+    }, function () {
+      joinTry = 0; button.disabled = false; err.classList.remove("calm");
+      err.textContent = T.networkJoin; err.hidden = false;
+    });
+  }
   $("join-form").addEventListener("submit", function (ev) {
     ev.preventDefault();
-    var err = $("join-error"); err.hidden = true;
-    var body = { session_code: $("session_code").value.trim(), student_number: $("student_number").value.trim(), birth_date: $("birth_date").value };
-    api("POST", "/student-sessions", body).then(function (res) {
-      if (res.status === 201) { startSession(res.data); return; }
-      err.textContent = (res.data.error && res.data.error.message) || T.genericError; err.hidden = false;
-    }).catch(function () { err.textContent = T.networkJoin; err.hidden = false; });
+    $("join-error").hidden = true;
+    var body = { session_code: $("session_code").value.trim(), student_number: $("student_number").value.trim(),
+                 birth_date: $("birth_date").value, device: deviceId() };
+    attemptJoin(body);
   });
 
   function startSession(data) {
