@@ -74,6 +74,7 @@ class DatabaseCollector:
             overdue = services.overdue_alerts(connection)
             runs = services.last_sweeps(connection)
             queue = services.mail_queue(connection)
+            unreached = delivery.count_unreached_critical_alerts(connection)
         count = GaugeMetricFamily("xinqiao_alerts_overdue", "Open (unacknowledged) alerts past their service-level "
                                   "target, by level.", labels=["level"])
         oldest = GaugeMetricFamily("xinqiao_alerts_overdue_oldest_minutes", "Minutes the oldest open alert of a "
@@ -104,7 +105,7 @@ class DatabaseCollector:
         # The one number to page someone for: a student in danger whose alert reached nobody by any channel.
         yield GaugeMetricFamily("xinqiao_critical_alerts_unreached", "Open critical alerts whose every delivery "
                                 "(SMS, WeCom, DingTalk, webhook, e-mail) was tried and none went out: phone the "
-                                "school.", value=delivery.count_unreached_critical_alerts())
+                                "school.", value=unreached)
 
 
 class _LocalCounters:

@@ -304,6 +304,8 @@ def unreached_critical_alerts(user, limit=20):
                               .limit(limit)).all()
 
 
-def count_unreached_critical_alerts() -> int:
-    """How many open critical alerts no channel could deliver, across the deployment (for /metrics)."""
-    return db.session.scalar(select(func.count(Alert.id)).where(*_unreached())) or 0
+def count_unreached_critical_alerts(connection=None) -> int:
+    """How many open critical alerts no channel could deliver, across the deployment (for /metrics, which passes
+    its read-only connection: a scrape must answer while the database takes no writes)."""
+    query = select(func.count(Alert.id)).where(*_unreached())
+    return (connection.execute(query).scalar() if connection is not None else db.session.scalar(query)) or 0

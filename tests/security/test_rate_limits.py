@@ -42,7 +42,7 @@ def test_login_is_limited_per_address(limited):
     assert [_login(client, f"user{i}") for i in range(3)] == [401, 401, 401]
     blocked = client.post("/login", data={"username": "user9", "password": "x" * 12})
     assert blocked.status_code == 429 and "Retry-After" in blocked.headers
-    assert "Too many attempts" in blocked.get_data(as_text=True)
+    assert "尝试次数过多" in blocked.get_data(as_text=True)  # in the interface's first language
     assert _login(_client(limited, "10.0.0.2"), "user9") == 401  # another address still may try
 
 
