@@ -114,7 +114,7 @@ def _placement(student):
 
 
 def _contact_form(alert):
-    form = GuardianContactForm()
+    form = GuardianContactForm(prefix="g")
     if not form.is_submitted():
         form.person.data = alert.student.guardian_name or ""
         form.contacted_at.data = clock.now().astimezone(clock.LOCAL_TZ).replace(tzinfo=None, second=0, microsecond=0)
@@ -226,7 +226,7 @@ def record_guardian_contact(alert_id):
     """Record a call with the guardian; one that reached them ticks "guardian informed"."""
     alert = policy.get_visible_or_404(current_user, Alert, alert_id)
     policy.require(current_user, "work_crisis_checklist", alert)
-    form = GuardianContactForm()
+    form = GuardianContactForm(prefix="g")
     if not form.validate_on_submit():
         return _render_alert(alert, contact_form=form, status=400)
     data = dict(form.data, contacted_at=form.contacted_at.data.replace(tzinfo=clock.LOCAL_TZ).astimezone(timezone.utc))

@@ -61,15 +61,15 @@ def test_the_crisis_checklist_records_who_and_when_and_a_call_informs_the_guardi
     assert teacher.post(f"/alerts/{alert_id}/checklist", {"step": "not_alone"}).status_code == 400  # once only
     assert teacher.post(f"/alerts/{alert_id}/checklist", {"step": "guardian_informed"}).status_code == 400  # by a call
     # a call that did not reach the guardian ticks nothing; one that did, ticks "guardian informed" at its time
-    call = {"direction": "outgoing", "person": "Guardian", "contacted_at": _now_local(), "outcome": "no_answer",
-            "note": "CALL-SECRET rang twice"}
+    call = {"g-direction": "outgoing", "g-person": "Guardian", "g-contacted_at": _now_local(), "g-outcome": "no_answer",
+            "g-note": "CALL-SECRET rang twice"}
     assert teacher.post(f"/alerts/{alert_id}/guardian-contacts", call).status_code == 302
-    r = teacher.post(f"/alerts/{alert_id}/guardian-contacts", dict(call, contacted_at=_now_local(90)))
+    r = teacher.post(f"/alerts/{alert_id}/guardian-contacts", {**call, "g-contacted_at": _now_local(90)})
     assert r.status_code == 400 and "The call cannot be in the future." in r.get_data(as_text=True)
-    r = teacher.post(f"/alerts/{alert_id}/guardian-contacts", dict(call, outcome=""))
+    r = teacher.post(f"/alerts/{alert_id}/guardian-contacts", {**call, "g-outcome": ""})
     assert r.status_code == 400 and 'value="CALL-SECRET rang twice"' not in r.get_data(as_text=True)
     assert "CALL-SECRET rang twice</textarea>" in r.get_data(as_text=True)  # what was typed comes back
-    assert teacher.post(f"/alerts/{alert_id}/guardian-contacts", dict(call, outcome="reached", note="")).status_code == 302
+    assert teacher.post(f"/alerts/{alert_id}/guardian-contacts", {**call, "g-outcome": "reached", "g-note": ""}).status_code == 302
     with app.app_context():
         steps = {s.step: s for s in db.session.scalars(select(CrisisStep).where(CrisisStep.alert_id == alert_id))}
         assert set(steps) == {"not_alone", "guardian_informed"}

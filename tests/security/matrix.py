@@ -210,8 +210,8 @@ def _concern_form(case):
 def _guardian_contact_form(case):
     from app.core import clock
 
-    return {"direction": "outgoing", "person": "Matrix Guardian", "outcome": "reached", "note": "matrix call",
-            "contacted_at": clock.now().astimezone(clock.LOCAL_TZ).strftime("%Y-%m-%dT%H:%M")}
+    return {"g-direction": "outgoing", "g-person": "Matrix Guardian", "g-outcome": "reached", "g-note": "matrix call",
+            "g-contacted_at": clock.now().astimezone(clock.LOCAL_TZ).strftime("%Y-%m-%dT%H:%M")}
 
 
 def _consent_form(case):
