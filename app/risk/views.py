@@ -95,7 +95,7 @@ def _render_alert(alert, resolve_form=None, step_form=None, contact_form=None, s
         can_ack=policy.can(current_user, "acknowledge_alert", alert) and alert.status == AlertStatus.OPEN,
         can_resolve=policy.can(current_user, "resolve_alert", alert) and open_,
         can_refer=can_work and policy.can(current_user, "refer_student", alert.student)
-        and not any(r.status.value in ("sent", "accepted", "assessed") for r in referrals),
+        and proposal is None and not any(r.status.value in ("sent", "accepted", "assessed") for r in referrals),
         can_work=can_work, checklist_done=all(s.done for s in steps),
         ack_form=EmptyForm(), resolve_form=resolve_form, step_form=step_form or CrisisStepForm(),
         step_error_for=step_form.step.data if step_form is not None and step_form.errors else None,

@@ -7,3 +7,11 @@
     window.history.replaceState(null, "", url + window.location.hash);
   }
 })();
+// And bring the first field with an error into view, its input focused: the error is where the eye lands.
+(function () {
+  var field = document.querySelector(".field.has-error");
+  if (!field) return;
+  var input = field.querySelector("input, select, textarea");
+  field.scrollIntoView({block: "center"});
+  if (input) input.focus({preventScroll: true});
+})();
