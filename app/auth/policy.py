@@ -314,6 +314,8 @@ def can(user, action: str, obj=None) -> bool:
         return role in (Role.TEACHER, Role.DOCTOR, Role.ADMIN) and isinstance(obj, Student) and student_visible(user, obj.id)
     if action in SCALE_SETTINGS_ACTIONS:
         return can_manage_scales(user, action)
+    if action in ALERT_WORK_ACTIONS:
+        return can_work_alert(user, action, obj)
     return False
 
 
@@ -498,3 +500,29 @@ def require_recent_auth(minutes: int = RECENT_AUTH_MINUTES):
         return wrapper
 
     return decorator
+
+
+# --- an alert from first sight to closure (issue 17): why it was raised, whom to call, the crisis checklist ------
+
+ALERT_WORK_ACTIONS = ("read_alert_answers", "read_guardian_contact", "work_crisis_checklist", "search_students",
+                      "list_school_referrals")
+
+
+def can_work_alert(user, action, obj=None) -> bool:
+    """The answers behind an alert are scores (no free text): everyone who reads scores and sees the alert. The
+    guardian's name and phone, the student's class and homeroom teacher go with the identity: the school's psychology
+    teachers, a doctor whose file holds the alert, the admin (who has them on the student's page). The checklist and
+    the calls are the school's work, done by whoever may close the alert; a call's note is clinical text, shown
+    as the alert's note is (read_alert_note)."""
+    role = user.role
+    if action == "read_alert_answers":
+        return can(user, "read_scores") and isinstance(obj, Alert)
+    if action == "read_guardian_contact":
+        return role in (Role.TEACHER, Role.DOCTOR, Role.ADMIN) and isinstance(obj, Alert) and alert_in_file(user, obj)
+    if action == "work_crisis_checklist":
+        return can(user, "resolve_alert", obj)
+    if action == "search_students":  # the query is scoped: a school's current students, a hospital's referred ones
+        return (role == Role.TEACHER and bool(user.school_id)) or (role == Role.DOCTOR and bool(user.hospital_id))
+    if action == "list_school_referrals":  # the school's referrals and their states (the doctor has the queue)
+        return role == Role.TEACHER and bool(user.school_id)
+    return False

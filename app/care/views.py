@@ -15,7 +15,9 @@ from app.care.forms import AssessmentForm, DeclineForm, DecisionForm, FollowUpFo
 from app.care.icd10 import F_CODES
 from app.care.models import Assessment, FollowUp, Referral, ReferralStatus, ReturnDecision
 from app.core import clock
+from app.core.args import id_arg
 from app.extensions import db
+from app.files.views import render_student_file
 from app.reports.pdf.certificate import certificate_pdf
 from app.risk.models import Alert, AlertStatus
 from app.students.models import Student
@@ -67,8 +69,9 @@ def refer(student_id):
     if request.method == "GET":
         audit.record(current_user, "referral_form_viewed", "student", student.id, student.id)
         db.session.commit()
+    from_alert = alerts.get(id_arg(request.args, "alert"))  # reached from an alert's page: linked, and back there
     if request.method == "GET" and alerts:
-        first = next(iter(alerts.values()))  # urgency defaults from the newest open alert's level
+        first = from_alert or next(iter(alerts.values()))  # urgency defaults from the (newest) open alert's level
         form.alert_id.data, form.urgency.data = first.id, first.level
     declined = db.session.scalars(policy.scoped(current_user, Referral).where(Referral.student_id == student.id,
                                                                               Referral.status == ReferralStatus.DECLINED)
@@ -82,11 +85,33 @@ def refer(student_id):
         referral = services.refer_student(student, current_user.school_id, form.hospital_id.data, form.urgency.data,
                                           form.reason.data.strip(), alert=alerts.get(form.alert_id.data), by=current_user)
     except services.CareError as exc:
-        flash(CARE_ERRORS[exc.code], "error")
+        db.session.rollback()
+        _field_error(form, REFERRAL_ERROR_FIELD, exc.code)
         return render_template("care/refer.html", form=form, student=student, declined=declined), 400
     db.session.commit()
     flash(_("Referral %(case)s sent to %(hospital)s.", case=referral.case_number, hospital=referral.hospital.name), "success")
+    if referral.alert_id is not None and from_alert is not None:
+        return redirect(url_for("risk.alert_page", alert_id=referral.alert_id))
     return redirect(url_for("files.student_file", student_id=student.id))
+
+
+# A rule broken in a service shows on the field it concerns (issue 17): the form comes back with what was typed.
+REFERRAL_ERROR_FIELD = {"not_a_partner": "hospital_id", "already_referred": "hospital_id", "bad_urgency": "urgency"}
+DECISION_ERROR_FIELD = {"conditions_required": "conditions", "review_date_required": "review_on",
+                        "review_date_past": "review_on", "not_assessed": "outcome"}
+ASSESSMENT_ERROR_FIELD = {"bad_risk_level": "risk_level", "bad_icd_code": "icd10_code", "assessed_in_future": "assessed_on",
+                          "review_before_assessment": "next_review_on", "not_accepted": "assessed_on",
+                          "not_this_referral": "findings", "already_corrected": "findings"}
+FOLLOW_UP_ERROR_FIELD = {"note_required": "note", "next_due_past": "next_due_on", "follow_up_done": "note"}
+
+
+def _field_error(form, fields, code):
+    """Put the message of a broken rule on its field (flashed only when no field is named)."""
+    name = fields.get(code)
+    if name is None or not hasattr(form, name):
+        flash(CARE_ERRORS[code], "error")
+    else:
+        getattr(form, name).errors = list(getattr(form, name).errors) + [CARE_ERRORS[code]]
 
 
 def _assessment_form(source=None):
@@ -101,12 +126,19 @@ def _render_referral(referral, assessment_form=None, decision_form=None, decline
     if assessment_form is None:
         assessment_form = _assessment_form()
         assessment_form.assessed_on.data = clock.today()
+    if decision_form is None:
+        decision_form = DecisionForm(prefix="d")
+        latest = referral.latest_assessment  # the review date follows the assessment's next review
+        if latest is not None and latest.next_review_on and latest.next_review_on > clock.today():
+            decision_form.review_on.data = latest.next_review_on
+    linked_alert = db.session.scalar(policy.scoped(current_user, Alert).where(Alert.id == referral.alert_id)) \
+        if referral.alert_id else None
     follow_ups = db.session.scalars(select(FollowUp).join(ReturnDecision, FollowUp.decision_id == ReturnDecision.id)
                                     .where(ReturnDecision.referral_id == referral.id)
                                     .order_by(FollowUp.due_on, FollowUp.id)).all()
     return render_template(
         "care/referral.html", referral=referral, action_form=EmptyForm(), assessment_form=assessment_form,
-        decision_form=decision_form or DecisionForm(prefix="d"), decline_form=decline_form or DeclineForm(prefix="x"),
+        decision_form=decision_form, linked_alert=linked_alert, decline_form=decline_form or DeclineForm(prefix="x"),
         follow_ups=follow_ups, today=clock.today(), now=clock.now(),
         current_ids={a.id for a in referral.current_assessments},
         waiting_hours=services.waiting_hours(referral), target_hours=services.target_hours(referral.urgency),
@@ -156,7 +188,7 @@ def _save_assessment(referral, form, corrects=None):
         services.record_assessment(referral, form.data, by=current_user, corrects=corrects)
     except services.CareError as exc:
         db.session.rollback()
-        flash(CARE_ERRORS[exc.code], "error")
+        _field_error(form, ASSESSMENT_ERROR_FIELD, exc.code)
         return False
     db.session.commit()
     return True
@@ -202,7 +234,7 @@ def decide(referral_id):
         services.decide_return(referral, form.data, by=current_user)
     except services.CareError as exc:
         db.session.rollback()
-        flash(CARE_ERRORS[exc.code], "error")
+        _field_error(form, DECISION_ERROR_FIELD, exc.code)
         return _render_referral(referral, decision_form=form, status=400)
     db.session.commit()
     flash(_("Return-to-school decision recorded."), "success")
@@ -231,15 +263,34 @@ def record_follow_up(follow_up_id):
     policy.require(current_user, "record_follow_up", follow_up)
     form = FollowUpForm(prefix=f"f{follow_up.id}")
     back = url_for("files.student_file", student_id=follow_up.student_id)
-    if not form.validate_on_submit():
-        flash(_("Write what was done; the next date is optional."), "error")
-        return redirect(back)
+    if not form.validate_on_submit():  # the file page again, the form with its errors and what was typed
+        return render_student_file(follow_up.student, failed_form=(follow_up.id, form), status=400)
     try:
         services.record_follow_up(follow_up, form.note.data, form.next_due_on.data, by=current_user)
     except services.CareError as exc:
         db.session.rollback()
-        flash(CARE_ERRORS[exc.code], "error")
-        return redirect(back)
+        _field_error(form, FOLLOW_UP_ERROR_FIELD, exc.code)
+        return render_student_file(follow_up.student, failed_form=(follow_up.id, form), status=400)
     db.session.commit()
     flash(_("Follow-up contact recorded."), "success")
     return redirect(back)
+
+
+REFERRAL_FILTERS = {"open": services.OPEN_REFERRAL_STATUSES, "declined": (ReferralStatus.DECLINED,),
+                    "closed": (ReferralStatus.CLOSED,), "all": tuple(ReferralStatus)}
+
+
+@bp.get("/referrals")
+@policy.allow_roles(Role.TEACHER)
+def referral_list():
+    """The school's referrals and their states: the declined ones too, not only in the inbox."""
+    policy.require(current_user, "list_school_referrals")
+    state = request.args.get("state", "open")
+    if state not in REFERRAL_FILTERS:
+        state = "open"
+    referrals = db.session.scalars(policy.scoped(current_user, Referral)
+                                   .where(Referral.status.in_(REFERRAL_FILTERS[state]))
+                                   .order_by(Referral.created_at.desc(), Referral.id.desc()).limit(500)).all()
+    audit.record_list_view(current_user, "care.referral_list", [r.student_id for r in referrals])
+    db.session.commit()
+    return render_template("care/referrals.html", referrals=referrals, state=state)

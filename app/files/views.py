@@ -1,7 +1,8 @@
 """The student's file page, and the district admin's break-glass access to it."""
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import or_
 
 from app.accounts.forms import EmptyForm
 from app.accounts.models import Role
@@ -20,12 +21,15 @@ bp = Blueprint("files", __name__, template_folder="templates")
 policy.guard_blueprint(bp, roles={Role.TEACHER, Role.DOCTOR, Role.ADMIN})
 
 
-def _care_context(student):
-    """Open follow-ups (with a form each for the teacher), declined referrals and break-glass history."""
+def _care_context(student, failed_form=None):
+    """Open follow-ups (with a form each for the teacher; `failed_form` comes back with its errors), declined
+    referrals and break-glass history."""
     follow_ups = db.session.scalars(policy.scoped(current_user, FollowUp).where(
         FollowUp.student_id == student.id, FollowUp.done_at.is_(None)).order_by(FollowUp.due_on, FollowUp.id)).all()
     can_record = {f.id for f in follow_ups if policy.can(current_user, "record_follow_up", f)}
     forms = {f.id: FollowUpForm(prefix=f"f{f.id}", formdata=None) for f in follow_ups if f.id in can_record}
+    if failed_form is not None and failed_form[0] in forms:
+        forms[failed_form[0]] = failed_form[1]
     declined = db.session.scalars(policy.scoped(current_user, Referral).where(
         Referral.student_id == student.id, Referral.status == ReferralStatus.DECLINED).order_by(Referral.id.desc())).all()
     return {
@@ -40,6 +44,11 @@ def _care_context(student):
 @bp.get("/students/<int:student_id>")
 def student_file(student_id):
     student = policy.get_visible_or_404(current_user, Student, student_id)
+    return render_student_file(student)
+
+
+def render_student_file(student, failed_form=None, status=200):
+    """The file page; a follow-up form that failed (follow-up id, form) comes back on it with its errors and input."""
     policy.require(current_user, "view_file", student)
     show_clinical = policy.can(current_user, "read_clinical_text", student)
     view = handover.file_for(current_user, student)
@@ -60,8 +69,9 @@ def student_file(student_id):
         can_refer=policy.can(current_user, "refer_student", student),
         can_consent=policy.can(current_user, "record_consent", student),
         can_ack=current_user.role == Role.TEACHER, ack_form=EmptyForm(), now=clock.now(),
-        **_care_context(student),
-    )
+        can_report=current_user.role in (Role.TEACHER, Role.DOCTOR),
+        **_care_context(student, failed_form),
+    ), status
 
 
 @bp.route("/students/<int:student_id>/break-glass", methods=["GET", "POST"])
@@ -81,3 +91,24 @@ def break_glass(student_id):
     flash(_("Emergency access open until %(time)s. It is recorded and shown to the school.",
             time=access.expires_at.astimezone(clock.LOCAL_TZ).strftime("%H:%M")), "info")
     return redirect(url_for("files.student_file", student_id=student.id))
+
+
+SEARCH_LIMIT = 50
+
+
+@bp.get("/students/find")
+@policy.allow_roles(Role.TEACHER, Role.DOCTOR)
+def find_student():
+    """Find a student by name or student number (学籍号), among those the user may see: the query is scoped."""
+    policy.require(current_user, "search_students")
+    query = (request.args.get("q") or "").strip()[:80]
+    students = []
+    if query:
+        pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        students = db.session.scalars(policy.scoped(current_user, Student).where(or_(
+            Student.name.ilike(pattern, escape="\\"), Student.student_number.ilike(pattern, escape="\\")))
+            .order_by(Student.name, Student.id).limit(SEARCH_LIMIT + 1)).all()
+        audit.record_list_view(current_user, "files.find_student", [s.id for s in students[:SEARCH_LIMIT]])
+        db.session.commit()
+    return render_template("files/find.html", query=query, students=students[:SEARCH_LIMIT],
+                           more=len(students) > SEARCH_LIMIT, today=clock.today())

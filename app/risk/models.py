@@ -87,3 +87,44 @@ class AlertJoin(db.Model):
 
     def __repr__(self):
         return f"<AlertJoin id={self.id} alert={self.alert_id} response={self.response_id}>"
+
+
+class CrisisStep(db.Model):
+    """One step of a critical alert's crisis checklist (the ASQ pathway), done once: who did it and when."""
+
+    __tablename__ = "alert_crisis_steps"
+    __table_args__ = (UniqueConstraint("alert_id", "step"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), index=True)
+    step: Mapped[str] = mapped_column(String(32))
+    done_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    done_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    note: Mapped[str | None] = mapped_column(EncryptedText)
+
+    done_by = relationship("User")
+
+    def __repr__(self):
+        return f"<CrisisStep id={self.id} alert={self.alert_id} step={self.step}>"
+
+
+class GuardianContact(db.Model):
+    """A call with the student's guardian about an alert: who called whom, when, what came of it (note encrypted)."""
+
+    __tablename__ = "guardian_contacts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), index=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id"), index=True)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    direction: Mapped[str] = mapped_column(String(16))  # "outgoing": staff called; "incoming": the guardian called
+    person: Mapped[str] = mapped_column(String(80))     # whom: the guardian's name, or who answered
+    contacted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    outcome: Mapped[str] = mapped_column(String(24))
+    note: Mapped[str | None] = mapped_column(EncryptedText)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+    recorded_by = relationship("User")
+
+    def __repr__(self):
+        return f"<GuardianContact id={self.id} alert={self.alert_id} outcome={self.outcome}>"

@@ -11,6 +11,7 @@ from app.audit import services as audit
 from app.core import clock
 from app.extensions import db
 from app.notifications import services as notifications
+from app.risk import crisis
 from app.risk.models import Alert, AlertJoin, AlertStatus
 
 ALERT_LEVELS = ("moderate", "high", "critical")
@@ -182,6 +183,8 @@ def resolve_alert(alert, outcome, note, by):
     note = (note or "").strip() or None
     if outcome in OUTCOMES_NEEDING_NOTE and not note:
         raise AlertError("a false positive needs a reason")
+    if not note and not crisis.is_complete(alert):
+        raise AlertError("checklist_open")  # a critical alert closes with its checklist done, or with why not
     now = clock.now()
     if alert.status == AlertStatus.OPEN:
         alert.acknowledged_at, alert.acknowledged_by_id = now, by.id
@@ -228,17 +231,25 @@ def risk_list_order():
 @dataclass
 class AlertEvent:
     at: object
-    kind: str            # opened / joined / acknowledged / escalated / resolved
+    kind: str            # opened / joined / acknowledged / escalated / resolved / step / contact / referral_*
     by: object = None    # the staff user, when a person did it
     response: object = None
     note: str | None = None
     outcome: str | None = None
+    referral: object = None
+    decision: object = None
+    step: object = None
+    contact: object = None
 
 
-def alert_timeline(alert):
+def alert_timeline(alert, referrals=(), steps=(), contacts=()):
     """What happened to the alert, oldest first: opened, responses and concerns that joined, acknowledged,
-    escalated, resolved."""
-    events = [AlertEvent(alert.opened_at, "opened", by=alert.raised_by, response=alert.response, note=alert.note)]
+    escalated, the crisis checklist's steps, calls with the guardian, the linked referrals' states (sent, accepted or
+    declined, assessed, decided; `referrals` as the viewer may see them), resolved."""
+    events = _care_events(referrals) + [
+        AlertEvent(s.at, "step", by=s.by, step=s, note=s.note) for s in steps if s.done and s.referral is None] + [
+        AlertEvent(c.contacted_at, "contact", by=c.recorded_by, contact=c, note=c.note) for c in contacts] + [
+        AlertEvent(alert.opened_at, "opened", by=alert.raised_by, response=alert.response, note=alert.note)]
     for join in alert.joins:
         events.append(AlertEvent(join.joined_at, "joined", by=join.raised_by, response=join.response, note=join.note))
     if alert.acknowledged_at:
@@ -248,6 +259,29 @@ def alert_timeline(alert):
     if alert.resolved_at:
         events.append(AlertEvent(alert.resolved_at, "resolved", by=alert.resolved_by, note=alert.outcome_note,
                                  outcome=alert.outcome))
-    order = {"opened": 0, "joined": 1, "acknowledged": 2, "escalated": 3, "resolved": 4}
-    events.sort(key=lambda e: (e.at, order[e.kind]))
+    order = {"opened": 0, "joined": 1, "acknowledged": 2, "escalated": 3, "resolved": 9}
+    events.sort(key=lambda e: (e.at, order.get(e.kind, 5)))
     return events
+
+
+def _care_events(referrals):
+    events = []
+    for r in referrals:
+        events.append(AlertEvent(r.created_at, "referral_sent", by=r.created_by, referral=r))
+        if r.accepted_at:
+            events.append(AlertEvent(r.accepted_at, "referral_accepted", by=r.accepted_by, referral=r))
+        if r.declined_at:
+            events.append(AlertEvent(r.declined_at, "referral_declined", by=r.declined_by, referral=r))
+        if r.current_assessments:
+            first = min(r.current_assessments, key=lambda a: a.created_at)
+            events.append(AlertEvent(first.created_at, "referral_assessed", by=first.clinician, referral=r))
+        for d in r.decisions:
+            events.append(AlertEvent(d.created_at, "referral_decided", by=d.decided_by, referral=r, decision=d))
+    return events
+
+
+def hospital_proposal(referrals):
+    """The latest return decision on a referral linked to the alert: it proposes closing the alert with the outcome
+    "referred" (None when no hospital has decided yet)."""
+    decisions = [d for r in referrals for d in r.decisions]
+    return max(decisions, key=lambda d: (d.created_at, d.id)) if decisions else None

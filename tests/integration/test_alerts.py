@@ -228,7 +228,7 @@ def test_a_second_critical_answer_the_same_day_joins_the_open_alert(app, world, 
 
 def test_a_resolved_alert_is_not_joined_a_new_one_opens(app, world, client_factory, critical, t0):
     teacher = login_as(client_factory, "teacher")
-    assert teacher.post(f"/alerts/{critical.id}/resolve", {"outcome": "contacted_guardian", "note": ""}).status_code == 302
+    assert teacher.post(f"/alerts/{critical.id}/resolve", {"outcome": "contacted_guardian", "note": "Guardian took the student home; checklist on paper"}).status_code == 302
     _, code = launch_campaign(teacher, world.class_id, scales=("ASQ",))
     answer_all(app.test_client(), code, world.students[0], {"ASQ": ASQ_ACUTE})
     with app.app_context():

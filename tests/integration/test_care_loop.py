@@ -83,7 +83,7 @@ def test_accepted_path_conditions_follow_ups_and_the_doctor_sees_them(app, world
     assert f'action="/follow-ups/{first_id}"' in page
 
     # a contact without a note changes nothing
-    assert teacher.post(f"/follow-ups/{first_id}", {f"f{first_id}-note": ""}).status_code == 302
+    assert teacher.post(f"/follow-ups/{first_id}", {f"f{first_id}-note": ""}).status_code == 400  # the file page again, the error on the field
     with app.app_context():
         assert db.session.get(FollowUp, first_id).done_at is None
     r = teacher.post(f"/follow-ups/{first_id}", {f"f{first_id}-note": "CONTACT-NOTE calmer, attending mornings",
@@ -96,7 +96,7 @@ def test_accepted_path_conditions_follow_ups_and_the_doctor_sees_them(app, world
                          if f.condition == done.condition)  # encrypted column: compare in Python
         assert following.due_on == clock.today() + timedelta(days=14)
         assert "follow_up_recorded" in set(db.session.scalars(select(AuditEvent.action)))
-    assert teacher.post(f"/follow-ups/{first_id}", {f"f{first_id}-note": "again"}).status_code == 302  # already done
+    assert teacher.post(f"/follow-ups/{first_id}", {f"f{first_id}-note": "again"}).status_code == 400  # already done
     with app.app_context():
         assert db.session.get(FollowUp, first_id).note.startswith("CONTACT-NOTE")
 

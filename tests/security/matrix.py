@@ -207,6 +207,13 @@ def _concern_form(case):
             "note": "matrix concern"}
 
 
+def _guardian_contact_form(case):
+    from app.core import clock
+
+    return {"g-direction": "outgoing", "g-person": "Matrix Guardian", "g-outcome": "reached", "g-note": "matrix call",
+            "g-contacted_at": clock.now().astimezone(clock.LOCAL_TZ).strftime("%Y-%m-%dT%H:%M")}
+
+
 def _consent_form(case):
     return {"kind": "handover_school", "granted": "yes", "note": "matrix form 1", "confirm": "y"}
 
@@ -607,6 +614,22 @@ ROUTES = [
     Route("scales.cutoff_profiles", "GET", "read", staff(homeroom=NOT_FOUND, teacher=OK, doctor=OK, admin=OK)),
     Route("scales.choose_profile", "POST", "update", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=DONE),
           data=lambda case: {"scale_code": "GAD-7", "school_level": "high", "profile": "hk_youth_2022"}),
+
+    # --- an alert from first sight to closure (issue 17) ------------------------------------------------------------
+    # The crisis checklist and the calls with the guardian are the work of whoever may close the alert (the case
+    # alert is Student 0's critical alert, an entry of the middle school's file).
+    Route("risk.record_crisis_step", "POST", "update",
+          staff(homeroom=NOT_FOUND, teacher=OLD_SCHOOL_ENTRY_WRITE, doctor=NOT_FOUND, admin=NOT_FOUND),
+          data=lambda case: {"step": "not_alone"}),
+    Route("risk.record_guardian_contact", "POST", "create",
+          staff(homeroom=NOT_FOUND, teacher=OLD_SCHOOL_ENTRY_WRITE, doctor=NOT_FOUND, admin=NOT_FOUND),
+          data=_guardian_contact_form),
+    # The school's referrals: a psychology teacher's list, scoped like the referral page (the doctor has the queue).
+    Route("care.referral_list", "GET", "read", staff(homeroom=NOT_FOUND, teacher=OK, doctor=NOT_FOUND, admin=NOT_FOUND),
+          query=lambda case: {"state": "all"}),
+    # Student search: scoped to the students the user may open (the admin finds a student by number on its own page).
+    Route("files.find_student", "GET", "read", staff(homeroom=NOT_FOUND, teacher=OK, doctor=OK, admin=NOT_FOUND),
+          query=lambda case: {"q": "Student"}),
 ]
 
 
