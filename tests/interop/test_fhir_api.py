@@ -266,10 +266,18 @@ def test_the_capability_statement_says_what_is_supported(app):
 def test_every_shipped_questionnaire_is_valid_and_unchecked_codes_stay_out(app):
     from app.interop.fhir import resources
 
+    from dataclasses import replace
+
     with app.test_request_context():
         for scale in app.extensions["scales"].all_texts():
-            resource = resources.questionnaire(scale)
-            validate(resource)
-            loinc = scale.loinc or {}
-            if "verify" in str(loinc.get("note", "")).lower() and scale.code not in resources.VERIFIED_ITEM_CODES:
-                assert all("code" not in item for item in resource["item"]), scale.code
+            validate(resources.questionnaire(scale))
+        gad7 = app.extensions["scales"].get("GAD-7")
+        assert [i["code"][0]["code"] for i in resources.questionnaire(gad7)["item"]][0] == "69725-0"
+        # PHQ-9's item codes are marked "verify" in its data file: used only because a published source was checked.
+        phq9 = app.extensions["scales"].get("PHQ-9")
+        assert "verify" in phq9.loinc["note"] and "PHQ-9" in resources.VERIFIED_ITEM_CODES
+        unchecked = replace(phq9, code="PHQ-9-unchecked")
+        resource = resources.questionnaire(unchecked)
+        validate(resource)
+        assert all("code" not in item for item in resource["item"])
+        assert resource["code"] == [{"system": "http://loinc.org", "code": "44249-1"}]
