@@ -17,7 +17,10 @@ from app.care.models import Referral, ReturnDecision
 from app.core import clock
 from app.extensions import csrf, db
 from app.interop.fhir import clients, record, resources
+from app.interop.fhir.capability import capability_statement as statement
+from app.reports.pdf.certificate import certificate_pdf
 from app.screening.models import Response as ScreeningResponse, Score
+from app.students.models import Student
 
 logger = logging.getLogger(__name__)
 bp = Blueprint(policy.FHIR_API_BLUEPRINT, __name__, url_prefix="/fhir/R4")
@@ -100,8 +103,6 @@ def _read(resource, object_type, object_id, student_id):
 @bp.get("/metadata")
 @policy.public
 def capability_statement():
-    from app.interop.fhir.capability import capability_statement as statement
-
     return fhir_json(statement(request.url_root.rstrip("/") + bp.url_prefix))
 
 
@@ -109,13 +110,13 @@ def capability_statement():
 @policy.public
 def search_patients():
     _strict_args("identifier")
-    query = policy.scoped(g.principal, record.Student).order_by(record.Student.id)
+    query = policy.scoped(g.principal, Student).order_by(Student.id)
     identifier = request.args.get("identifier")
     if identifier is not None:
         system, _bar, value = identifier.rpartition("|")
         if system and system != resources.system("sid/cn-student-number"):
             query = query.where(False)
-        query = query.where(record.Student.student_number == value.strip())
+        query = query.where(Student.student_number == value.strip())
     students = db.session.scalars(query.limit(1000)).all()
     for student in students:
         _audit("fhir_search", "Patient", student.id, student.id)
@@ -213,8 +214,6 @@ def read_document_reference(resource_id):
 @policy.public
 def read_certificate(resource_id):
     """The return-to-school certificate (PDF), for the clients of the hospital whose doctors may download it."""
-    from app.reports.pdf.certificate import certificate_pdf
-
     decision = _decision_in_record(resource_id)
     policy.require(g.principal, "download_certificate", decision)
     enrollment = decision.referral.student.current_enrollment()
