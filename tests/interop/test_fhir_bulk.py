@@ -106,6 +106,17 @@ def test_a_school_year_keeps_that_years_records(app, world, screened, client_fac
         assert db.session.scalar(select(FhirExportJob)) is None
 
 
+def test_type_limits_the_export_and_a_bad_type_is_refused(app, world, screened, client_factory):
+    app.config["FHIR_EXPORT_THREADS"] = False
+    admin = login_as(client_factory, "admin")
+    assert admin.post("/admin/fhir/exports?_type=Patient,Bogus", {"school_year": ""}, headers=ASYNC).status_code == 400
+    kick = admin.post("/admin/fhir/exports?_type=Patient,Observation", {"school_year": ""}, headers=ASYNC)
+    assert kick.status_code == 202
+    app.test_cli_runner().invoke(args=["fhir", "run-exports"])
+    manifest = admin.get(kick.headers["Content-Location"]).get_json()
+    assert [(o["type"], o["count"]) for o in manifest["output"]] == [("Patient", 7), ("Observation", 6)]
+
+
 @pytest.mark.parametrize("username", ["teacher", "doctor", "homeroom"])
 def test_only_the_district_admin_exports_or_manages_clients(app, world, screened, client_factory, username):
     staff = login_as(client_factory, username)
