@@ -8,10 +8,13 @@ import pytest
 from fhir.resources.R4B import get_fhir_model_class
 from sqlalchemy import select
 
+from app.accounts.models import User
+from app.care import services as care
 from app.core import clock
 from app.extensions import db
 from app.interop.fhir import bulk
 from app.interop.fhir.models import FhirExportJob
+from app.students.models import Student
 from tests.conftest import login_as
 from tests.helpers import GAD7_LOW, PHQ9_LOW, answer_all, launch_campaign
 
@@ -26,6 +29,15 @@ def screened(app, world, client_factory, tmp_path):
     http = app.test_client()
     for student in world.students[:3]:
         answer_all(http, code, student, {"PHQ-9": PHQ9_LOW, "GAD-7": GAD7_LOW})
+    with app.app_context():  # student 0 referred, assessed and cleared: a ServiceRequest and a DocumentReference
+        users = {u.username: u for u in db.session.scalars(select(User))}
+        referral = care.refer_student(db.session.get(Student, world.student_ids[0]), world.school_id, world.hospital_id,
+                                      "high", "referral reason secret", by=users["teacher"])
+        care.accept_referral(referral, by=users["doctor"])
+        care.record_assessment(referral, {"assessed_on": clock.today(), "setting": "clinic", "findings": "findings secret",
+                                          "risk_level": "moderate", "plan": "outpatient"}, by=users["doctor"])
+        care.decide_return(referral, {"outcome": "cleared"}, by=users["doctor"])
+        db.session.commit()
     yield
     app.config["FHIR_EXPORT_THREADS"] = True
 
@@ -51,6 +63,7 @@ def test_the_admin_kicks_off_polls_and_downloads_valid_ndjson(app, world, screen
     manifest = done.get_json()
     counts = {o["type"]: o["count"] for o in manifest["output"]}
     assert counts["Patient"] == 7 and counts["QuestionnaireResponse"] == 6 and counts["Observation"] == 6
+    assert counts["ServiceRequest"] == 1 and counts["DocumentReference"] == 1 and counts["Questionnaire"] >= 2
     assert manifest["requiresAccessToken"] is True and "transactionTime" in manifest
     seen = {}
     for output in manifest["output"]:
@@ -63,7 +76,8 @@ def test_the_admin_kicks_off_polls_and_downloads_valid_ndjson(app, world, screen
             assert resource["resourceType"] == output["type"]
             get_fhir_model_class(output["type"]).model_validate(resource)
             seen.setdefault(output["type"], set()).add(resource["id"])
-        assert "Guardian" not in response.get_data(as_text=True) and "13900000000" not in response.get_data(as_text=True)
+        for secret in ("Guardian", "13900000000", "referral reason secret", "findings secret"):
+            assert secret not in response.get_data(as_text=True)
     assert len(seen["Patient"]) == 7
     page = admin.get("/admin/fhir/exports").get_data(as_text=True)
     assert "Patient.ndjson" in page
