@@ -48,7 +48,6 @@ def upgrade():
     sa.Column('expires_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('removed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('outputs', sa.JSON(), nullable=False),
-    sa.Column('progress', sa.Integer(), nullable=False),
     sa.Column('error', sa.String(length=200), nullable=False),
     sa.ForeignKeyConstraint(['requested_by_id'], ['users.id'], name=op.f('fk_fhir_export_jobs_requested_by_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_fhir_export_jobs'))

@@ -65,7 +65,7 @@ def job_dir(job_id: int) -> Path:
 def kick_off(*, by, types=None, school_year=None, request_url="") -> FhirExportJob:
     job = FhirExportJob(requested_by_id=by.id if by is not None else None, status=ExportStatus.QUEUED,
                         types=list(types or TYPES), school_year=school_year, request_url=request_url[:300],
-                        created_at=clock.now(), outputs=[], progress=0, error="")
+                        created_at=clock.now(), outputs=[], error="")
     db.session.add(job)
     db.session.flush()
     audit.record(by, "fhir_bulk_export_requested", "fhir_export_job", job.id,

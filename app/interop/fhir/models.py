@@ -2,7 +2,7 @@
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Integer, String
+from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core import clock
@@ -47,7 +47,7 @@ class ExportStatus(str, enum.Enum):
 
 
 class FhirExportJob(db.Model):
-    """One Bulk Data export: its request, its progress, its NDJSON files (on disk) and when they are removed."""
+    """One Bulk Data export: its request, its state, its NDJSON files (on disk) and when they are removed."""
 
     __tablename__ = "fhir_export_jobs"
 
@@ -64,7 +64,6 @@ class FhirExportJob(db.Model):
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # [{"type": "Patient", "file": "Patient.ndjson", "count": 12}, …] once complete
     outputs: Mapped[list] = mapped_column(JSON, default=list)
-    progress: Mapped[int] = mapped_column(Integer, default=0)  # resources written so far
     error: Mapped[str] = mapped_column(String(200), default="")
 
     requested_by = relationship("User")
