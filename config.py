@@ -152,6 +152,16 @@ class Config:
     # Where `flask backup create` writes; keep it on another disk than the database, and never beside the keys.
     BACKUP_DIR = os.environ.get("BACKUP_DIR", str(BASE_DIR / "backups"))
 
+    # --- FHIR (app/interop/fhir, README "FHIR for the partner hospital") ---
+    # The base of XinQiao's own identifier and code systems (学籍号, case numbers, bands, risk levels): a URL the
+    # centre controls, the same for as long as the data is exchanged.
+    FHIR_SYSTEM_BASE = os.environ.get("FHIR_SYSTEM_BASE", "https://xinqiao.example.org/fhir")
+    # Where bulk exports write their NDJSON files, and how long the files are kept after the export finished.
+    FHIR_EXPORT_DIR = os.environ.get("FHIR_EXPORT_DIR", str(INSTANCE_DIR / "fhir-exports"))
+    FHIR_EXPORT_KEEP_HOURS = int(os.environ.get("FHIR_EXPORT_KEEP_HOURS", "24"))
+    # Run an export in a thread of the worker that received it; 0 leaves it to `flask fhir run-exports` (cron).
+    FHIR_EXPORT_THREADS = os.environ.get("FHIR_EXPORT_THREADS", "1") == "1"
+
 
 class DevelopmentConfig(Config):
     DEBUG = False  # the demo serves like production would; set FLASK_DEBUG=1 to debug

@@ -26,6 +26,7 @@ logger = logging.getLogger(__name__)
 
 # The student JSON API's paths: its errors are JSON, and it keeps no cookie session (app/core/sessions.py).
 API_PATH = "/api/"
+FHIR_PATH = "/fhir/"  # the hospital systems' FHIR API: bearer tokens, no session cookie either (app/interop/fhir)
 
 
 class _Flask(Flask):
@@ -55,7 +56,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     if hasattr(config_class, "validate"):
         config_class.validate()
     app = _Flask(__name__, instance_path=str(INSTANCE_DIR), instance_relative_config=False)
-    app.session_interface = CookieSessionInterface(without_cookie_under=API_PATH)
+    app.session_interface = CookieSessionInterface(without_cookie_under=(API_PATH, FHIR_PATH))
     app.config.from_object(config_class)
     app.config.update(overrides)
     app.config["CONFIG_NAME"] = config_name  # a second app on another database (backup checks) uses the same
@@ -248,6 +249,19 @@ def _register_blueprints(app):
     from app.scales.views import bp as scales_bp
 
     app.register_blueprint(scales_bp)
+    _register_fhir(app)
+
+
+def _register_fhir(app):
+    """FHIR R4 for the partner hospital and the district (issue 21, app/interop/fhir)."""
+    from app.interop.fhir.admin_views import bp as fhir_admin_bp
+    from app.interop.fhir.views import bp as fhir_bp
+
+    from app.interop.fhir.cli import fhir_cli
+
+    for bp in (fhir_bp, fhir_admin_bp):
+        app.register_blueprint(bp)
+    app.cli.add_command(fhir_cli)
 
 
 def _register_setting_up(app):
@@ -388,6 +402,10 @@ MESSAGES = {
 
 def _error_response(status):
     message = str(MESSAGES.get(status, MESSAGES[500]))
+    if request.path.startswith(FHIR_PATH):
+        from app.interop.fhir.views import outcome
+
+        return outcome(status, "not-found" if status == 404 else "processing", message)
     if request.path.startswith(API_PATH):
         return jsonify({"error": {"code": str(status), "message": message}}), status
     return render_template("error.html", status=status, message=message), status

@@ -77,10 +77,11 @@ def is_declared(endpoint: str) -> bool:
 # The student API under /api/v1 authenticates every request by its bearer token: staff session hooks
 # (idle timeout, second-factor enrolment) do not apply to it and need not load a staff user.
 BEARER_API_BLUEPRINT = "api"
+FHIR_API_BLUEPRINT = "fhir"  # a partner hospital's system, by its client's bearer token (app/interop/fhir)
 
 
 def is_bearer_api(req) -> bool:
-    return req.blueprint == BEARER_API_BLUEPRINT
+    return req.blueprint in (BEARER_API_BLUEPRINT, FHIR_API_BLUEPRINT)
 
 
 # --- scopes: SQL conditions, so list queries are scoped at the source ------------------------
@@ -526,3 +527,30 @@ def can_work_alert(user, action, obj=None) -> bool:
     if action == "list_school_referrals":  # the school's referrals and their states (the doctor has the queue)
         return role == Role.TEACHER and bool(user.school_id)
     return False
+
+
+# --- a partner hospital's system (the FHIR API, issue 21) ----------------------------------------------
+
+class HospitalSystem:
+    """A hospital's API client, acting with exactly the rights of that hospital's doctors: every scope, action and
+    consent rule above (and the file's hand-over rule, app/files/handover.py) applies to it as to a doctor of the
+    hospital, so the API has no access rule of its own. It has no account: `id` is None (it owns no inbox, no
+    break-glass); the audit trail names the client instead."""
+
+    role = Role.DOCTOR
+    school_id = None
+    class_group_id = None
+    id = None
+    is_authenticated = True
+
+    def __init__(self, client):
+        self.hospital_id = client.hospital_id
+        self.client_id = client.id
+
+    def __repr__(self):
+        return f"<HospitalSystem client={self.client_id} hospital={self.hospital_id}>"
+
+
+def can_manage_fhir(user, action: str) -> bool:
+    """The district admin makes and revokes hospitals' API clients and runs the district's bulk export."""
+    return user.role == Role.ADMIN and action in ("manage_fhir_clients", "export_fhir_bulk")

@@ -18,7 +18,7 @@ class RequestOnlySession(SecureCookieSession):
 
 
 class CookieSessionInterface(SecureCookieSessionInterface):
-    def __init__(self, without_cookie_under: str):
+    def __init__(self, without_cookie_under: str | tuple):
         self._serializers = {}
         self.without_cookie_under = without_cookie_under  # a path prefix: the student API's
 

@@ -100,6 +100,13 @@ URL_ARGS = {
     "scale_code": "scale_code",
     "text_id": "text_id",
     "admission_id": "admission",
+    # FHIR (app/interop/fhir): every session actor is refused before any id is looked up, so any case id will do;
+    # the export jobs, their files and the API clients are covered by tests/interop.
+    "resource_id": "student",
+    "questionnaire_id": "scale_code",
+    "job_id": "student",
+    "client_id": "student",
+    "file_name": "static_file",
 }
 
 
@@ -630,6 +637,23 @@ ROUTES = [
     # Student search: scoped to the students the user may open (the admin finds a student by number on its own page).
     Route("files.find_student", "GET", "read", staff(homeroom=NOT_FOUND, teacher=OK, doctor=OK, admin=NOT_FOUND),
           query=lambda case: {"q": "Student"}),
+    # --- FHIR (issue 21): the partner hospital's read-only API and the district's bulk export -------------------
+    # The API answers only a hospital API client's bearer token: no staff session (no cookie is even read under
+    # /fhir/) and no student token gets in. What a client reads is proved in tests/interop/test_fhir_api.py.
+    Route("fhir.capability_statement", "GET", "read", everyone(OK)),
+    *[Route(f"fhir.{endpoint}", "GET", "read", everyone(UNAUTHORIZED))
+      for endpoint in ("search_patients", "read_patient", "patient_everything", "read_questionnaire",
+                       "read_questionnaire_response", "read_observation", "read_service_request",
+                       "read_document_reference", "read_certificate")],
+    Route("fhir_admin.client_list", "GET", "read", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=OK)),
+    Route("fhir_admin.client_list", "POST", "create",
+          staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=SHOWN),
+          data=lambda case: {"hospital_id": case.hospital_id, "name": "Matrix HIS"}),
+    Route("fhir_admin.revoke_client", "POST", "update", {}, covered_by="tests/interop/test_fhir_api.py"),
+    Route("fhir_admin.exports", "GET", "read", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=OK)),
+    Route("fhir_admin.exports", "POST", "export", {}, covered_by="tests/interop/test_fhir_bulk.py"),
+    Route("fhir_admin.export_status", "GET", "export", {}, covered_by="tests/interop/test_fhir_bulk.py"),
+    Route("fhir_admin.export_file", "GET", "export", {}, covered_by="tests/interop/test_fhir_bulk.py"),
 ]
 
 

@@ -22,7 +22,7 @@ from tests.security.conftest import CLINICAL_TEXT
 # Actions that open clinical text to someone who may not normally read it.
 SENSITIVE_ACTIONS = {"files.break_glass"}
 FILE_SUFFIX = re.compile(r"\.(pdf|csv|xlsx|xls|zip|docx|<fmt>)$")
-PAGE_TYPES = {"text/html", "application/json"}
+PAGE_TYPES = {"text/html", "application/json", "application/fhir+json"}  # FHIR: JSON answers of an API, not files
 # Answers for machines, not files for people: /metrics holds counters about the service and nothing about a
 # person (tests/integration/test_monitoring.py checks that no name or student number is in it); the network address decides.
 MACHINE_ENDPOINTS = {"monitoring.metrics"}
