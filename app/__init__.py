@@ -246,6 +246,14 @@ def _register_blueprints(app):
     from app.scales.views import bp as scales_bp
 
     app.register_blueprint(scales_bp)
+    _register_committee(app)
+
+
+def _register_committee(app):
+    """Class committee members (班级心理委员) and the term and district reports (issue 19, items 4 and 7)."""
+    from app.committee.views import bp as committee_bp
+
+    app.register_blueprint(committee_bp)
 
 
 def _register_setting_up(app):

@@ -18,6 +18,7 @@ from flask_login import current_user
 from sqlalchemy import and_, exists, false, literal, or_, select, true
 
 from app.accounts.models import Role, StaffImport, User
+from app.committee.models import CommitteeMember
 from app.care.models import Assessment, FollowUp, Referral, ReferralStatus, ReturnDecision
 from app.core import clock
 from app.extensions import db
@@ -224,6 +225,8 @@ def scope(user, model):
         if role == Role.ADMIN:
             return true()
         return StaffImport.school_id == user.school_id if role == Role.TEACHER and user.school_id else false()
+    if model is CommitteeMember:
+        return committee_member_scope(user)
     raise LookupError(f"no access scope declared for {model.__name__}")
 
 
@@ -314,6 +317,8 @@ def can(user, action: str, obj=None) -> bool:
         return role in (Role.TEACHER, Role.DOCTOR, Role.ADMIN) and isinstance(obj, Student) and student_visible(user, obj.id)
     if action in SCALE_SETTINGS_ACTIONS:
         return can_manage_scales(user, action)
+    if action in COMMITTEE_ACTIONS:
+        return can_manage_committee(user, action, obj)
     return False
 
 
@@ -492,3 +497,33 @@ def require_recent_auth(minutes: int = RECENT_AUTH_MINUTES):
         return wrapper
 
     return decorator
+
+
+# --- class committee members (班级心理委员, issue 19 item 4) -------------------------------------------------------
+# A school's psychology teachers name students of their own school for a term and see the week's reports; the member
+# (a student, signed in with the screening credentials, no staff account) reports only on current classmates and is
+# shown nothing about any of them but their names.
+
+COMMITTEE_ACTIONS = ("manage_committee", "view_committee_week")
+
+
+def committee_member_scope(user):
+    """Memberships a user sees: a psychology teacher, those of their school's current students."""
+    if user.role == Role.TEACHER and user.school_id:
+        return and_(CommitteeMember.school_id == user.school_id, student_file_scope(user, CommitteeMember.student_id))
+    return false()
+
+
+def can_manage_committee(user, action, obj=None) -> bool:
+    if user.role != Role.TEACHER or not user.school_id:
+        return False
+    if isinstance(obj, School):
+        return obj.id == user.school_id
+    return isinstance(obj, CommitteeMember) and action == "manage_committee" and obj.school_id == user.school_id
+
+
+def committee_may_report_on(member, student_id) -> bool:
+    """A committee member reports on a current classmate of the class they were named for, never on themselves."""
+    if student_id == member.student_id:
+        return False
+    return bool(db.session.scalar(select(_enrolled_now(literal(student_id), class_group_id=member.class_group_id))))
