@@ -100,6 +100,7 @@ URL_ARGS = {
     "scale_code": "scale_code",
     "text_id": "text_id",
     "admission_id": "admission",
+    "member_id": "committee_member",
 }
 
 
@@ -607,6 +608,28 @@ ROUTES = [
     Route("scales.cutoff_profiles", "GET", "read", staff(homeroom=NOT_FOUND, teacher=OK, doctor=OK, admin=OK)),
     Route("scales.choose_profile", "POST", "update", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=DONE),
           data=lambda case: {"scale_code": "GAD-7", "school_level": "high", "profile": "hk_youth_2022"}),
+
+    # --- class committee members (班级心理委员, issue 19 item 4) --------------------------------------------------------
+    # The member's pages take no staff session: without a committee sign-in every actor is sent to the sign-in page.
+    # Signing in, reporting, "nothing to report" and signing out as a member (and as a non-member, with a wrong birth
+    # date, about a stranger) are proven in tests/committee/test_committee.py.
+    Route("committee.sign_in_page", "GET", "read", everyone(OK)),
+    Route("committee.sign_in", "POST", "create", {}, covered_by="tests/committee/test_committee.py"),
+    Route("committee.report_page", "GET", "read", everyone(REDIRECT)),
+    Route("committee.sent", "GET", "read", everyone(REDIRECT)),
+    Route("committee.send_concern", "POST", "create", {}, covered_by="tests/committee/test_committee.py"),
+    Route("committee.send_nothing", "POST", "create", {}, covered_by="tests/committee/test_committee.py"),
+    Route("committee.sign_out", "POST", "update", {}, covered_by="tests/committee/test_committee.py"),
+    # The psychology teacher: the own school's week and members (Student 5 is the case class's member); another school's
+    # teacher sees their own school's (empty) week and cannot name the middle school's Student 4 (400).
+    Route("committee.week", "GET", "read", staff(homeroom=NOT_FOUND, teacher=OK, doctor=NOT_FOUND, admin=NOT_FOUND)),
+    Route("committee.appoint", "POST", "create",
+          staff(homeroom=NOT_FOUND, doctor=NOT_FOUND, admin=NOT_FOUND,
+                teacher={"own": DONE, "same": DONE, "other": BAD, "moved_out": DONE, "moved_in": BAD,
+                         "moved_in_consented": BAD}),
+          data=lambda case: {"student_number": case.world.students[4]["number"]}),
+    Route("committee.end_member", "POST", "update",
+          staff(homeroom=NOT_FOUND, teacher=SCHOOL_WRITE, doctor=NOT_FOUND, admin=NOT_FOUND)),
 ]
 
 
