@@ -72,6 +72,10 @@ def _report_limit():
     return current_app.config.get("COMMITTEE_REPORT_RATE_LIMIT", "20 per hour")
 
 
+# One budget for both kinds of report (a concern, "nothing to report"), per member.
+_report_budget = limiter.shared_limit(_report_limit, scope="committee-report", key_func=_member_key)
+
+
 @bp.get("/committee/sign-in")
 @policy.public
 def sign_in_page():
@@ -119,7 +123,7 @@ def report_page():
 
 @bp.post("/committee/report")
 @policy.public
-@limiter.limit(_report_limit, key_func=_member_key)
+@_report_budget
 def send_concern():
     member = _signed_in_member()
     if member is None:
@@ -141,7 +145,7 @@ def send_concern():
 
 @bp.post("/committee/nothing")
 @policy.public
-@limiter.limit(_report_limit, key_func=_member_key)
+@_report_budget
 def send_nothing():
     member = _signed_in_member()
     if member is None:
