@@ -319,6 +319,8 @@ def can(user, action: str, obj=None) -> bool:
         return can_manage_scales(user, action)
     if action in COMMITTEE_ACTIONS:
         return can_manage_committee(user, action, obj)
+    if action in TERM_REPORT_ACTIONS:
+        return can_download_term_report(user, action, obj)
     return False
 
 
@@ -527,3 +529,16 @@ def committee_may_report_on(member, student_id) -> bool:
     if student_id == member.student_id:
         return False
     return bool(db.session.scalar(select(_enrolled_now(literal(student_id), class_group_id=member.class_group_id))))
+
+
+# --- term reports (issue 19 item 7): 一校一总结 for the school's psychology teachers, 一县一分析 for the district ------
+
+TERM_REPORT_ACTIONS = ("download_school_summary", "download_district_analysis")
+
+
+def can_download_term_report(user, action, obj=None) -> bool:
+    """A school's summary is its psychology teachers' (suppressed aggregates of their own school); the district's
+    analysis, with a row per school, is the district admin's."""
+    if action == "download_school_summary":
+        return user.role == Role.TEACHER and isinstance(obj, School) and obj.id == user.school_id
+    return action == "download_district_analysis" and user.role == Role.ADMIN
