@@ -11,6 +11,8 @@ from app.web import local_time
 
 def _widths(section, total_width):
     weights = section.widths or [1] * len(section.columns)
+    if len(weights) <= 5:
+        total_width = min(total_width, 150 * mm)  # a short table stays readable on a landscape page
     return [total_width * w / sum(weights) for w in weights]
 
 
