@@ -630,6 +630,16 @@ ROUTES = [
           data=lambda case: {"student_number": case.world.students[4]["number"]}),
     Route("committee.end_member", "POST", "update",
           staff(homeroom=NOT_FOUND, teacher=SCHOOL_WRITE, doctor=NOT_FOUND, admin=NOT_FOUND)),
+
+    # --- term reports (issue 19 item 7): a psychology teacher downloads the own school's summary (every teacher has one:
+    # the other school's teacher gets the other school's); the district admin the district's analysis. No names.
+    Route("reports.index", "GET", "read", staff(homeroom=NOT_FOUND, teacher=OK, doctor=NOT_FOUND, admin=OK)),
+    Route("reports.school_summary_pdf", "GET", "export", staff(homeroom=NOT_FOUND, teacher=OK, doctor=NOT_FOUND, admin=NOT_FOUND)),
+    Route("reports.school_summary_xlsx", "GET", "export", staff(homeroom=NOT_FOUND, teacher=OK, doctor=NOT_FOUND, admin=NOT_FOUND)),
+    Route("reports.district_analysis_pdf", "GET", "export",
+          staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=OK)),
+    Route("reports.district_analysis_xlsx", "GET", "export",
+          staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=OK)),
 ]
 
 
