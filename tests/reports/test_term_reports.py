@@ -124,3 +124,15 @@ def test_an_unusable_term_gives_the_current_one(app, world, client_factory, term
     text = pdf_text(teacher.get(f"/reports/term-summary.pdf?term={term}").get_data())
     year, number = term_of(clock.today())
     assert f"{year} school year, term {number}" in text
+
+
+def test_the_summary_reads_in_chinese(app, world, screened, tmp_path):
+    """The interface is Chinese first: the PDF's headings and definitions in Chinese, in an embedded CJK font."""
+    screened.http.environ_base["HTTP_ACCEPT_LANGUAGE"] = "zh-CN"
+    body = screened.get("/reports/term-summary.pdf").get_data()
+    (tmp_path / "summary.pdf").write_bytes(body)
+    text = pdf_text(body)
+    assert "一校一总结：Middle School A" in text and "各量表、各年级阳性结果" in text
+    assert "本学期到期且按期完成的随访数" in text and "本总结不含预警等级" in text
+    fonts = subprocess.run(["pdffonts", str(tmp_path / "summary.pdf")], capture_output=True, check=True).stdout.decode()
+    assert "WenQuanYi" in fonts or "STSong" in fonts
