@@ -92,6 +92,9 @@ def sign_in():
         try:
             member = services.sign_in(form.student_number.data, form.birth_date.data)
         except services.CommitteeError as exc:
+            # Refused attempts are audited without the number typed (it may name a student): their count shows guessing.
+            audit.record("student", "committee_sign_in", "committee_member", outcome="refused")
+            db.session.commit()
             form.student_number.errors.append(_message(exc.code))
         else:
             db.session.commit()

@@ -108,6 +108,10 @@ def test_a_non_member_or_a_wrong_birth_date_cannot_sign_in(app, world, named, wh
     response = member.sign_in(birth_date)
     assert response.status_code == 400
     assert "do not match a class committee member" in response.get_data(as_text=True)
+    with app.app_context():
+        refused = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "committee_sign_in")).all()
+        assert [(e.outcome, e.student_id, e.object_id) for e in refused] == [("refused", None, None)]
+        db.session.remove()
     assert member.http.get("/committee/report").headers["Location"].endswith("/committee/sign-in")
     token = _token(member.http.get("/committee/sign-in").get_data(as_text=True))
     assert member.http.post("/committee/nothing", data={"csrf_token": token}).headers["Location"] \
