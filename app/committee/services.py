@@ -193,12 +193,3 @@ def week_overview(school_id, week: date):
                      "reported": bool(counts)})
     return rows
 
-
-def term_counts(school_id, start: date, end: date) -> dict:
-    """For the term summary: concerns sent, 'nothing to report' weeks, and class-weeks with any report."""
-    rows = db.session.execute(
-        select(CommitteeReport.kind, func.count(), func.count(func.distinct(
-            func.concat(CommitteeReport.class_group_id, "/", CommitteeReport.week_start))))
-        .where(CommitteeReport.school_id == school_id, CommitteeReport.week_start >= start,
-               CommitteeReport.week_start < end).group_by(CommitteeReport.kind)).all()
-    return {kind: (n, weeks) for kind, n, weeks in rows}
