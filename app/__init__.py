@@ -262,6 +262,16 @@ def _register_fhir(app):
     for bp in (fhir_bp, fhir_admin_bp):
         app.register_blueprint(bp)
     app.cli.add_command(fhir_cli)
+    _register_committee(app)
+
+
+def _register_committee(app):
+    """Class committee members (班级心理委员) and the term and district reports (issue 19, items 4 and 7)."""
+    from app.committee.views import bp as committee_bp
+    from app.reports.views import bp as reports_bp
+
+    app.register_blueprint(committee_bp)
+    app.register_blueprint(reports_bp)
 
 
 def _register_setting_up(app):

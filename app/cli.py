@@ -116,3 +116,6 @@ def print_accounts(info):
         click.echo(f"Student session code {campaign['session_code']} ({campaign['title']}), open http://127.0.0.1:5000/s")
         for s in campaign["students"][:3]:
             click.echo(f"  student number {s['student_number']}  birth date {s['birth_date']}")
+    for member in info.get("committee_members", []):
+        click.echo(f"Class committee member: student number {member['student_number']}  birth date "
+                   f"{member['birth_date']}, open http://127.0.0.1:5000/committee/sign-in")

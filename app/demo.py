@@ -149,8 +149,18 @@ def load_demo(seed: int = 20261122) -> dict:
     # An open session for the second middle-school class, to walk the student part of the demo.
     screening.launch_campaign(middle, [classes["m2"]], ["PHQ-9", "GAD-7"], "秋季心理筛查（初二2班）",
                               clock.now() + timedelta(days=30), by=users["teacher.middle"])
+    _committee_members(middle, roster("m1"), roster("m2"), users["teacher.middle"])
     db.session.flush()
     return describe()
+
+
+def _committee_members(middle, m1, m2, teacher):
+    """A class committee member (班级心理委员) in each middle-school class; one has said nothing to report."""
+    from app.committee import services as committee
+
+    committee.appoint_member(middle, m1[0].student_number, by=teacher)
+    member = committee.appoint_member(middle, m2[0].student_number, by=teacher)
+    committee.report_nothing(member)
 
 
 def _referrals_further_along(middle, high, hospital, m1, h1, users):
@@ -191,4 +201,12 @@ def describe() -> dict:
         students = [{"student_number": s.student_number, "birth_date": s.birth_date.isoformat(), "name": s.name}
                     for s, _ in screening.class_roster([c.id for c in campaign.classes])]
         campaigns.append({"session_code": campaign.session_code, "title": campaign.title, "students": students})
-    return {"staff": staff, "campaigns": campaigns}
+    from app.committee.models import CommitteeMember
+    from app.students.models import Student
+
+    members = [{"student_number": number, "birth_date": born.isoformat(), "name": name}
+               for number, born, name in db.session.execute(
+                   select(Student.student_number, Student.birth_date, Student.name)
+                   .join(CommitteeMember, CommitteeMember.student_id == Student.id)
+                   .where(CommitteeMember.ended_at.is_(None)).order_by(CommitteeMember.id))]
+    return {"staff": staff, "campaigns": campaigns, "committee_members": members}

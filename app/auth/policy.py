@@ -18,6 +18,7 @@ from flask_login import current_user
 from sqlalchemy import and_, exists, false, literal, or_, select, true
 
 from app.accounts.models import Role, StaffImport, User
+from app.committee.models import CommitteeMember
 from app.care.models import Assessment, FollowUp, Referral, ReferralStatus, ReturnDecision
 from app.core import clock
 from app.extensions import db
@@ -225,6 +226,8 @@ def scope(user, model):
         if role == Role.ADMIN:
             return true()
         return StaffImport.school_id == user.school_id if role == Role.TEACHER and user.school_id else false()
+    if model is CommitteeMember:
+        return committee_member_scope(user)
     raise LookupError(f"no access scope declared for {model.__name__}")
 
 
@@ -317,6 +320,10 @@ def can(user, action: str, obj=None) -> bool:
         return can_manage_scales(user, action)
     if action in ALERT_WORK_ACTIONS:
         return can_work_alert(user, action, obj)
+    if action in COMMITTEE_ACTIONS:
+        return can_manage_committee(user, action, obj)
+    if action in TERM_REPORT_ACTIONS:
+        return can_download_term_report(user, action, obj)
     return False
 
 
@@ -554,3 +561,44 @@ class HospitalSystem:
 def can_manage_fhir(user, action: str) -> bool:
     """The district admin makes and revokes hospitals' API clients and runs the district's bulk export."""
     return user.role == Role.ADMIN and action in ("manage_fhir_clients", "export_fhir_bulk")
+# --- class committee members (班级心理委员, issue 19 item 4) -------------------------------------------------------
+# A school's psychology teachers name students of their own school for a term and see the week's reports; the member
+# (a student, signed in with the screening credentials, no staff account) reports only on current classmates and is
+# shown nothing about any of them but their names.
+
+COMMITTEE_ACTIONS = ("manage_committee", "view_committee_week")
+
+
+def committee_member_scope(user):
+    """Memberships a user sees: a psychology teacher, those of their school's current students."""
+    if user.role == Role.TEACHER and user.school_id:
+        return and_(CommitteeMember.school_id == user.school_id, student_file_scope(user, CommitteeMember.student_id))
+    return false()
+
+
+def can_manage_committee(user, action, obj=None) -> bool:
+    if user.role != Role.TEACHER or not user.school_id:
+        return False
+    if isinstance(obj, School):
+        return obj.id == user.school_id
+    return isinstance(obj, CommitteeMember) and action == "manage_committee" and obj.school_id == user.school_id
+
+
+def committee_may_report_on(member, student_id) -> bool:
+    """A committee member reports on a current classmate of the class they were named for, never on themselves."""
+    if student_id == member.student_id:
+        return False
+    return bool(db.session.scalar(select(_enrolled_now(literal(student_id), class_group_id=member.class_group_id))))
+
+
+# --- term reports (issue 19 item 7): 一校一总结 for the school's psychology teachers, 一县一分析 for the district ------
+
+TERM_REPORT_ACTIONS = ("download_school_summary", "download_district_analysis")
+
+
+def can_download_term_report(user, action, obj=None) -> bool:
+    """A school's summary is its psychology teachers' (suppressed aggregates of their own school); the district's
+    analysis, with a row per school, is the district admin's."""
+    if action == "download_school_summary":
+        return user.role == Role.TEACHER and isinstance(obj, School) and obj.id == user.school_id
+    return action == "download_district_analysis" and user.role == Role.ADMIN

@@ -62,3 +62,25 @@ def _xlsx_sheet_title(title: str) -> str:
     # Excel refuses these characters in a sheet name, and a name longer than 31 characters.
     cleaned = "".join("_" if c in '[]:*?/\\' else c for c in ILLEGAL_CHARACTERS_RE.sub("", title or ""))
     return cleaned[:31] or "data"
+
+
+def xlsx_workbook_bytes(sheets) -> bytes:
+    """Several sheets, [(title, rows)], with the same rules as xlsx_bytes: numbers stay numbers, text stays text."""
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    used = set()
+    for title, rows in sheets:
+        name = _xlsx_sheet_title(title)
+        while name in used:  # Excel refuses two sheets of one name
+            name = name[:28] + f"_{len(used)}"
+        used.add(name)
+        sheet = workbook.create_sheet(name)
+        for row in rows:
+            sheet.append([_xlsx_value(value) for value in row])
+        for row in sheet.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str):
+                    cell.data_type = "s"
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()

@@ -19,6 +19,7 @@ def test_the_demo_loads_into_an_empty_database_and_describes_itself(tmp_path):
         "teacher.middle", "teacher.high", "homeroom.middle", "doctor.chen", "doctor.liu", "admin"}
     [session] = info["campaigns"]  # one open session for the students' part of the demo
     assert len(session["session_code"]) >= 6 and len(session["students"]) == 30
+    assert len(info["committee_members"]) == 2  # one 班级心理委员 per middle-school class, to walk their page
     # run again (make run on a database that has data): nothing loaded twice, the same description
     again = flask_command("demo", "--if-empty", "--json", env=env)
     assert again.returncode == 0 and json.loads(again.stdout) == info

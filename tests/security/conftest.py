@@ -118,6 +118,7 @@ def case(app, world, request):
         notification = db.session.scalar(select(Notification).where(Notification.user_id == teacher.id,
                                                                     Notification.read_at.is_(None)).order_by(Notification.id))
         visibility_paths = _visibility_path_objects(world, school, students, teacher, doctor)
+        committee_member = _committee_member(school, students, teacher)
         db.session.commit()
         ns = SimpleNamespace(
             student=students[0].id, student2=students[2].id, joined_student=students[3].id, referral=referral.id, referral_sent=referral_sent.id,
@@ -136,6 +137,7 @@ def case(app, world, request):
                           decision.case_number),
             **visibility_paths,
         )
+        ns.committee_member = committee_member
         db.session.remove()
     http = app.test_client()
     joined = join(http, ns.session_code, world.students[3]).get_json()
@@ -149,6 +151,13 @@ def case(app, world, request):
 # A staff list uploaded by the middle school's teacher: one new homeroom teacher of the case class.
 STAFF_CSV = ("username,name,role,school,class,email\n"
              "matrix.homeroom,Matrix Homeroom,班主任,Middle School A,Class 8-1,mh@school.test\n").encode("utf-8")
+
+
+def _committee_member(school, students, teacher):
+    """Student 5 (who never moves), the case class's committee member this term (班级心理委员)."""
+    from app.committee import services as committee
+
+    return committee.appoint_member(school, students[5].student_number, by=teacher).id
 
 
 def _setting_up_objects(school, teacher):

@@ -107,6 +107,7 @@ URL_ARGS = {
     "job_id": "student",
     "client_id": "student",
     "file_name": "static_file",
+    "member_id": "committee_member",
 }
 
 
@@ -654,6 +655,37 @@ ROUTES = [
     Route("fhir_admin.exports", "POST", "export", {}, covered_by="tests/interop/test_fhir_bulk.py"),
     Route("fhir_admin.export_status", "GET", "export", {}, covered_by="tests/interop/test_fhir_bulk.py"),
     Route("fhir_admin.export_file", "GET", "export", {}, covered_by="tests/interop/test_fhir_bulk.py"),
+    # --- class committee members (班级心理委员, issue 19 item 4) --------------------------------------------------------
+    # The member's pages take no staff session: without a committee sign-in every actor is sent to the sign-in page.
+    # Signing in, reporting, "nothing to report" and signing out as a member (and as a non-member, with a wrong birth
+    # date, about a stranger) are proven in tests/committee/test_committee.py.
+    Route("committee.sign_in_page", "GET", "read", everyone(OK)),
+    Route("committee.sign_in", "POST", "create", {}, covered_by="tests/committee/test_committee.py"),
+    Route("committee.report_page", "GET", "read", everyone(REDIRECT)),
+    Route("committee.sent", "GET", "read", everyone(REDIRECT)),
+    Route("committee.send_concern", "POST", "create", {}, covered_by="tests/committee/test_committee.py"),
+    Route("committee.send_nothing", "POST", "create", {}, covered_by="tests/committee/test_committee.py"),
+    Route("committee.sign_out", "POST", "update", {}, covered_by="tests/committee/test_committee.py"),
+    # The psychology teacher: the own school's week and members (Student 5 is the case class's member); another school's
+    # teacher sees their own school's (empty) week and cannot name the middle school's Student 4 (400).
+    Route("committee.week", "GET", "read", staff(homeroom=NOT_FOUND, teacher=OK, doctor=NOT_FOUND, admin=NOT_FOUND)),
+    Route("committee.appoint", "POST", "create",
+          staff(homeroom=NOT_FOUND, doctor=NOT_FOUND, admin=NOT_FOUND,
+                teacher={"own": DONE, "same": DONE, "other": BAD, "moved_out": DONE, "moved_in": BAD,
+                         "moved_in_consented": BAD}),
+          data=lambda case: {"student_number": case.world.students[4]["number"]}),
+    Route("committee.end_member", "POST", "update",
+          staff(homeroom=NOT_FOUND, teacher=SCHOOL_WRITE, doctor=NOT_FOUND, admin=NOT_FOUND)),
+
+    # --- term reports (issue 19 item 7): a psychology teacher downloads the own school's summary (every teacher has one:
+    # the other school's teacher gets the other school's); the district admin the district's analysis. No names.
+    Route("reports.index", "GET", "read", staff(homeroom=NOT_FOUND, teacher=OK, doctor=NOT_FOUND, admin=OK)),
+    Route("reports.school_summary_pdf", "GET", "export", staff(homeroom=NOT_FOUND, teacher=OK, doctor=NOT_FOUND, admin=NOT_FOUND)),
+    Route("reports.school_summary_xlsx", "GET", "export", staff(homeroom=NOT_FOUND, teacher=OK, doctor=NOT_FOUND, admin=NOT_FOUND)),
+    Route("reports.district_analysis_pdf", "GET", "export",
+          staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=OK)),
+    Route("reports.district_analysis_xlsx", "GET", "export",
+          staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=OK)),
 ]
 
 
