@@ -21,7 +21,8 @@ from tests.conftest import TOTP_SECRET, Client
 # Latin words a Chinese page may carry: scale codes and names as published, the product, formats and units.
 ALLOWED = {
     "PHQ", "GAD", "ASQ", "WHO", "SCARED", "CES", "DC", "PHQ-A", "XinQiao", "PDF", "CSV", "XLSX", "TOTP", "English",
-    "APP", "ID", "URL", "Excel", "SMS", "DingTalk", "WeCom", "QR", "CES-DC", "Webhook", "FHIR", "NDJSON", "LOINC",
+    "APP", "ID", "URL", "Excel", "SMS", "DingTalk", "WeCom", "QR", "CES-DC", "Webhook",
+    "FHIR", "NDJSON", "LOINC", "Bulk", "Data",  # HL7 FHIR and its Bulk Data format, by their names
     # Authenticator apps a teacher installs, by their names.
     "Google", "Microsoft", "Authenticator", "FreeOTP",
     "SEC",  # how a DingTalk signing secret begins, so the admin knows which one to paste
