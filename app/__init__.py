@@ -246,6 +246,14 @@ def _register_blueprints(app):
     from app.scales.views import bp as scales_bp
 
     app.register_blueprint(scales_bp)
+    _register_live_alerts(app)
+
+
+def _register_live_alerts(app):
+    """New critical and high alerts on every open staff page, by light polling (issue 17)."""
+    from app.risk.live import bp as live_alerts_bp
+
+    app.register_blueprint(live_alerts_bp)
 
 
 def _register_setting_up(app):
