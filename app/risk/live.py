@@ -48,7 +48,7 @@ def live_payload(user) -> dict:
         "inbox_unread": notifications.unread_count(user),
         "open_urgent": count,
         "alerts": [{"id": alert_id, "case_number": alert_case_number(alert_id), "level": level,
-                    "level_label": label(RISK_LABELS, level), "reason_label": label(REASON_LABELS, reason),
+                    "level_label": str(label(RISK_LABELS, level)), "reason_label": str(label(REASON_LABELS, reason)),
                     "url": url_for("risk.alert_page", alert_id=alert_id)} for alert_id, level, reason in rows],
     }
 
