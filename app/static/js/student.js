@@ -220,8 +220,20 @@
   function showCrisis(teacherTold) {
     var more = state.questionnaires.some(function (q) { return !q.submitted; });
     $("crisis-continue").textContent = more ? T.crisisNext : T.crisisFinish;
+    $("crisis-continue").hidden = false;
     $("crisis-told").hidden = !teacherTold;
+    save("xq.crisisScreen", { teacher_told: !!teacherTold });  // shown again if a reload finds no connection
     show("crisis");
+  }
+
+  function resumeCrisisOffline() {
+    var saved = load("xq.crisisScreen", null);
+    if (!saved) return false;
+    $("crisis-told").hidden = !saved.teacher_told;
+    $("crisis-continue").hidden = true;  // the questionnaires are on the server: going on waits for the connection
+    window.addEventListener("online", function () { window.location.reload(); }, { once: true });
+    show("crisis");
+    return true;
   }
 
   function resumeCrisis(info) {
@@ -234,6 +246,7 @@
     // Recorded on the server so that a reload no longer shows the screen; offline, the screen simply
     // shows again after a reload, which is the safe side.
     if (state.token) postWithToken("/student-session/crisis-seen", state.token).catch(function () {});
+    store.removeItem("xq.crisisScreen");
     next();
   }
   $("crisis-continue").addEventListener("click", crisisGoOn);
@@ -278,7 +291,7 @@
     state.token = token;
     api("GET", "/student-session").then(function (res) {
       if (res.status === 200) { startSession(res.data); flush(); } else { store.clear(); show("join"); }
-    }).catch(function () { offline(true); show("join"); });
+    }).catch(function () { offline(true); if (!resumeCrisisOffline()) show("join"); });
   } else {
     show("join");
   }
