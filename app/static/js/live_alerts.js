@@ -97,6 +97,7 @@
     if (etag) headers["If-None-Match"] = etag;
     fetch(box.dataset.url, { credentials: "same-origin", headers: headers, cache: "no-store" })
       .then(function (r) {
+        box.dataset.polled = "1";  // answered at least once (unchanged or not)
         if (r.status === 304 || !r.ok) return null;  // unchanged, or signed out: keep what is shown
         etag = r.headers.get("ETag");
         return r.json();
