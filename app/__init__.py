@@ -335,7 +335,8 @@ def _register_request_hooks(app):
             logout_user()
             session.clear()
             return login_manager.unauthorized()
-        session["last_seen"] = now
+        if last_seen is None or not getattr(app.view_functions.get(request.endpoint), "_xinqiao_passive", False):
+            session["last_seen"] = now  # a page's own polling (policy.passive) is not the person's activity
         return None
 
     @app.after_request

@@ -54,6 +54,7 @@ def live_payload(user) -> dict:
 
 
 @bp.get("/live/alerts.json")
+@policy.passive  # polling all day must not keep an unattended session from its idle timeout
 def feed():
     """The open urgent alerts and the inbox count; 304 when nothing changed since the page's last answer."""
     body = json.dumps(live_payload(current_user), ensure_ascii=False, separators=(",", ":")).encode()

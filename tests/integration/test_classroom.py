@@ -170,3 +170,20 @@ def test_staff_pages_keep_the_official_title(app, world, client_factory):
     assert "患者健康问卷（PHQ-9）" in page or "Patient Health Questionnaire (PHQ-9)" in page
     with app.app_context():
         assert db.session.scalar(select(func.count(Alert.id))) == 0
+
+
+def test_polling_live_alerts_does_not_keep_an_unattended_session_alive(app, world, client_factory):
+    from datetime import timedelta
+
+    from app.core import clock
+
+    teacher = login_as(client_factory, "teacher")
+    start = clock.now()
+    clock.freeze(start)
+    assert teacher.get("/teacher").status_code == 200  # the last thing the teacher did
+    for minutes in (10, 20, 29):  # the page polls all along; nobody touches it
+        clock.freeze(start + timedelta(minutes=minutes))
+        assert teacher.get("/live/alerts.json").status_code == 200
+    clock.freeze(start + timedelta(minutes=31))
+    assert teacher.get("/live/alerts.json").status_code == 302  # idle for 31 minutes: signed out
+    assert teacher.get("/teacher").status_code == 302

@@ -9,7 +9,7 @@
   if (!box || !i18n || !window.fetch) return;
   var T = JSON.parse(i18n.textContent);
   var VISIBLE_MS = 5000, HIDDEN_MS = 30000;
-  var etag = null, timer = null, audio = null;
+  var etag = null, timer = null, audio = null, pendingBeep = false, baseTitle = document.title, stopped = false;
   var local = window.localStorage;
 
   function get(key) { try { return local.getItem(key); } catch (e) { return null; } }
@@ -22,7 +22,13 @@
     if (!Ctx) return false;
     try {
       audio = audio || new Ctx();
-      if (audio.state === "suspended") audio.resume();
+      if (audio.state === "suspended") {
+        // No click or key on this page yet: the browser keeps audio off until one; beep then.
+        pendingBeep = true;
+        audio.resume().then(function () { if (pendingBeep && audio.state === "running") { pendingBeep = false; beep(); } },
+                            function () {});
+        return true;
+      }
       [0, 0.28].forEach(function (start) {  // two short tones, a clear "something new"
         var osc = audio.createOscillator(), gain = audio.createGain();
         osc.type = "sine"; osc.frequency.value = 880;
@@ -36,7 +42,10 @@
     } catch (e) { return false; }
   }
   // Browsers start audio only after a user gesture: the first click or key on the page unlocks it.
-  function unlock() { if (audio && audio.state === "suspended") audio.resume(); }
+  function unlock() {
+    if (!audio || audio.state !== "suspended") return;
+    audio.resume().then(function () { if (pendingBeep && soundOn()) { pendingBeep = false; beep(); } }, function () {});
+  }
   document.addEventListener("click", unlock); document.addEventListener("keydown", unlock);
 
   function updateInbox(n) {
@@ -79,6 +88,7 @@
       var extra = document.createElement("span"); extra.textContent = fmt(T.more, { n: more });
       box.lastChild.querySelector(".live-alert-text").appendChild(document.createTextNode(" · ")); box.lastChild.querySelector(".live-alert-text").appendChild(extra);
     }
+    document.title = data.open_urgent ? "(" + data.open_urgent + ") " + baseTitle : baseTitle;  // seen from another tab
     var newest = data.alerts.length ? data.alerts[0].id : 0;
     var heard = parseInt(get("xq.live.heard") || "0", 10);
     if (newest > heard) {
@@ -87,7 +97,17 @@
     }
   }
 
+  function signedOut() {
+    stopped = true;
+    box.textContent = "";
+    var row = document.createElement("div"); row.className = "live-alert level-high"; row.dataset.testid = "live-signed-out";
+    var text = document.createElement("span"); text.className = "live-alert-text"; text.textContent = T.signedOut;
+    var link = document.createElement("a"); link.className = "button"; link.href = window.location.href; link.textContent = T.signIn;
+    row.appendChild(text); row.appendChild(link); box.appendChild(row);
+  }
+
   function schedule() {
+    if (stopped) return;
     clearTimeout(timer);
     timer = setTimeout(poll, document.hidden ? HIDDEN_MS : VISIBLE_MS);
   }
@@ -98,7 +118,8 @@
     fetch(box.dataset.url, { credentials: "same-origin", headers: headers, cache: "no-store" })
       .then(function (r) {
         box.dataset.polled = "1";  // answered at least once (unchanged or not)
-        if (r.status === 304 || !r.ok) return null;  // unchanged, or signed out: keep what is shown
+        if (r.redirected) { signedOut(); return null; }  // idle timeout: the login page answered
+        if (r.status === 304 || !r.ok) return null;  // unchanged, or a passing error: keep what is shown
         etag = r.headers.get("ETag");
         return r.json();
       })
@@ -107,6 +128,6 @@
       .then(schedule);
   }
 
-  document.addEventListener("visibilitychange", function () { if (!document.hidden) poll(); });
+  document.addEventListener("visibilitychange", function () { if (!document.hidden && !stopped) poll(); });
   poll();
 })();
