@@ -265,8 +265,11 @@
     var buttons = document.querySelectorAll(".talk-now");
     var token = state.token || talkToken;
     buttons.forEach(function (b) { b.disabled = true; });
-    function say(text) { document.querySelectorAll(".talk-status").forEach(function (el) { el.textContent = text; el.hidden = false; }); }
-    if (!token) { say(T.talkFailed); return; }
+    function say(text) {
+      document.querySelectorAll(".talk-status").forEach(function (el) { el.textContent = text; el.hidden = false; });
+      if (text !== T.talkSent) $("done-crisis").hidden = false;  // no teacher told: the numbers to call, on the final screen too
+    }
+    if (!token) { buttons.forEach(function (b) { b.disabled = false; }); say(T.talkFailed); return; }
     postWithToken("/student-session/talk", token).then(function (res) {
       if (res.status === 200) { say(res.data.teacher_told ? T.talkSent : T.talkSentNoTeacher); return; }
       buttons.forEach(function (b) { b.disabled = false; }); say(T.talkFailed);
@@ -277,7 +280,7 @@
   function finish() {
     show("done");
     $("done-crisis").hidden = !state.crisis;
-    ["xq.token", "xq.pending", "xq.crisis"].forEach(function (k) { store.removeItem(k); });
+    ["xq.token", "xq.pending", "xq.crisis", "xq.crisisScreen"].forEach(function (k) { store.removeItem(k); });
     talkToken = state.token || talkToken;
     state.token = null;
   }
