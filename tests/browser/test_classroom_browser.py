@@ -108,6 +108,9 @@ def test_a_new_critical_alert_reaches_an_open_page_without_a_reload(app, world, 
         assert int(page.inner_text("[data-testid=inbox-unread]")) >= 1
         screenshot(page, f"classroom-live-alert-{kind}")
     desktop = pages["desktop"]
+    # The session page itself says that new results came in (its table was rendered with the page).
+    expect(desktop.locator("[data-testid=results-stale]")).to_be_visible(timeout=15000)
+    screenshot(desktop, "classroom-live-alert-campaign-desktop")
     expect(desktop.locator("#live-alerts")).to_have_attribute("data-sounded", str(alert_id))
     assert projector.locator("#live-alerts, [data-testid=live-alert]").count() == 0
 
