@@ -10,7 +10,9 @@ teacher. Each teacher's session cookie is real (the sign-in form, in-process, ag
 Scenarios, each 100 keep-alive clients in a closed loop (a request per teacher in turn, as fast as answered):
 - unchanged: If-None-Match with the teacher's current ETag, answered 304 (the steady state of an open page);
 - changed: no ETag, a 200 with the JSON body (the first poll of a page, or after a new alert);
-- healthz: GET /healthz on the same server, the framework-plus-one-query baseline.
+- healthz: GET /healthz on the same server, the framework-plus-one-query baseline;
+- healthz_signed_in: the same with the teachers' session cookies (what being signed in costs every request).
+Results are merged into bench/results/live_alerts.json per engine (a run of one engine keeps the other's).
 "teachers_at_5s" is how many open pages polling every 5 s that throughput holds (rps × 5).
 The load generator shares the machine's 2 cores with the server, as in bench/run.py.
 
@@ -183,10 +185,13 @@ def run_engine(name, url, env, count):
         changed = [loadgen.build_request("GET", "/live/alerts.json", headers={"Cookie": f"session={cookie}", "User-Agent": AGENT})
                    for cookie in cookies]
         health = [loadgen.build_request("GET", "/healthz")]
+        health_signed_in = [loadgen.build_request("GET", "/healthz", headers={
+            "Cookie": f"session={cookie}", "User-Agent": AGENT}) for cookie in cookies]
         measure(server.port, (unchanged * 20)[:2000], 304)  # warm-up
         out["unchanged_304"] = measure(server.port, (unchanged * (count // TEACHERS + 1))[:count], 304)
         out["changed_200"] = measure(server.port, (changed * (count // TEACHERS + 1))[:count], 200)
         out["healthz"] = measure(server.port, health * count, 200)
+        out["healthz_signed_in"] = measure(server.port, (health_signed_in * (count // TEACHERS + 1))[:count], 200)
     finally:
         server.stop()
     out["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
@@ -228,6 +233,9 @@ def main():
             print(json.dumps(results["engines"][name]), flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    if RESULTS.exists():  # keep the engines this run did not measure
+        previous = json.loads(RESULTS.read_text(encoding="utf-8"))
+        results["engines"] = {**previous.get("engines", {}), **results["engines"]}
     RESULTS.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"wrote {RESULTS}")
 
