@@ -250,6 +250,8 @@ def _register_blueprints(app):
 
     app.register_blueprint(scales_bp)
     _register_fhir(app)
+    _register_committee(app)
+    _register_live_alerts(app)
 
 
 def _register_fhir(app):
@@ -262,7 +264,6 @@ def _register_fhir(app):
     for bp in (fhir_bp, fhir_admin_bp):
         app.register_blueprint(bp)
     app.cli.add_command(fhir_cli)
-    _register_committee(app)
 
 
 def _register_committee(app):
@@ -272,6 +273,13 @@ def _register_committee(app):
 
     app.register_blueprint(committee_bp)
     app.register_blueprint(reports_bp)
+
+
+def _register_live_alerts(app):
+    """New critical and high alerts on every open staff page, by light polling (issue 17)."""
+    from app.risk.live import bp as live_alerts_bp
+
+    app.register_blueprint(live_alerts_bp)
 
 
 def _register_setting_up(app):
@@ -379,7 +387,8 @@ def _register_request_hooks(app):
             logout_user()
             session.clear()
             return login_manager.unauthorized()
-        session["last_seen"] = now
+        if last_seen is None or not getattr(app.view_functions.get(request.endpoint), "_xinqiao_passive", False):
+            session["last_seen"] = now  # a page's own polling (policy.passive) is not the person's activity
         return None
 
     @app.after_request

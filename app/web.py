@@ -27,6 +27,7 @@ REASON_LABELS = {
     "classmate_worry": _l("Concern: a classmate is worried"), "self_harm_sign": _l("Concern: sign of self-harm"),
     "parent_call": _l("Concern: call from a parent"), "other": _l("Concern: other"),
     "committee_report": _l("Concern: reported by a class committee member"),
+    "student_request": _l("The student asked to talk to someone now"),
 }
 FLAG_LABELS = {
     "suicidal_ideation": _l("Thoughts of death or self-harm"), "recent_suicidal_thoughts": _l("Serious suicidal thoughts in the past month"),

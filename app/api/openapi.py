@@ -33,6 +33,21 @@ _SESSION = {
         "student": {"type": "object", "properties": {"display_name": {"type": "string"}}},
         "campaign": {"type": "object", "properties": {"title": {"type": "string"}, "closes_at": {"type": "string", "format": "date-time"}}},
         "questionnaires": {"type": "array", "items": {"$ref": "#/components/schemas/Questionnaire"}},
+        "crisis": {"$ref": "#/components/schemas/Crisis"},
+    },
+}
+_CRISIS = {
+    "type": "object",
+    "description": "The crisis screen's state, kept on the server: while pending is true the page shows the crisis "
+                   "screen (after a reload or a re-join too) until the student chooses to go on (crisis-seen).",
+    "properties": {
+        "shown": {"type": "boolean", "description": "An answer in this session needed the crisis screen"},
+        "pending": {"type": "boolean"},
+        "teacher_told": {"type": "boolean", "description": "A high or critical alert is open for a psychology "
+                                                          "teacher of the school: only then may the page say so"},
+        "talk_requested": {"type": "boolean"},
+        "resources": {"type": "array", "items": {"type": "object", "properties": {
+            "number": {"type": "string"}, "name": {"type": "string"}, "tel": {"type": "string"}}}},
     },
 }
 _RECEIPT = {
@@ -47,6 +62,8 @@ _RECEIPT = {
                       "show_crisis_resources is false.",
                       "items": {"type": "object", "properties": {
                           "number": {"type": "string"}, "name": {"type": "string"}}}},
+        "teacher_told": {"type": "boolean", "description": "With show_crisis_resources: whether a psychology "
+                                                          "teacher was told (an alert is open for one)"},
     },
 }
 
@@ -82,7 +99,8 @@ OPENAPI = {
     "servers": [{"url": "/api/v1"}],
     "components": {
         "securitySchemes": {"studentToken": {"type": "http", "scheme": "bearer"}},
-        "schemas": {"Error": _ERROR, "Questionnaire": _QUESTIONNAIRE, "Session": _SESSION, "Receipt": _RECEIPT},
+        "schemas": {"Error": _ERROR, "Questionnaire": _QUESTIONNAIRE, "Session": _SESSION, "Receipt": _RECEIPT,
+                    "Crisis": _CRISIS},
     },
     "paths": {
         "/student-sessions": {"post": {
@@ -145,6 +163,19 @@ OPENAPI = {
                           "503": _error("Not stored in time: send the same body again (same idempotency_key) "
                                         "after Retry-After seconds", retry_after=True),
                           **_ALWAYS},
+        }},
+        "/student-session/crisis-seen": {"post": {
+            "summary": "The student saw the crisis screen and chose to go on",
+            "security": [{"studentToken": []}],
+            "responses": {"200": _json("#/components/schemas/Crisis", "Recorded"),
+                          "401": _json("#/components/schemas/Error", "Token missing, bad or expired")},
+        }},
+        "/student-session/talk": {"post": {
+            "summary": "I want to talk to someone now: a concern for the school's psychology teachers (idempotent)",
+            "security": [{"studentToken": []}],
+            "responses": {"200": {"description": "Recorded (once per session); teacher_told says whether a "
+                                                 "psychology teacher was told"},
+                          "401": _json("#/components/schemas/Error", "Token missing, bad or expired")},
         }},
     },
 }

@@ -16,7 +16,8 @@ from app.core import clock
 from app.extensions import csrf, db
 from app.monitoring import metrics
 from app.notifications import services as notifications
-from app.screening import crisis, intake, join_guard, services as screening
+from app.screening import crisis, intake, join_guard, services as screening, student_care
+from app.screening.student_texts import for_students, student_title
 from app.screening.models import Campaign
 from app.students.models import Student
 
@@ -37,12 +38,12 @@ def questionnaire_payload(scale, submitted: bool):
     return {
         "scale": scale.code,
         "version": scale.version,
-        "title": scale.name(locale),
-        "instructions": scale.instructions(locale),
+        "title": student_title(scale, locale),  # the official title stays on staff pages
+        "instructions": for_students(scale.instructions(locale)),
         "submitted": submitted,
         "items": [
-            {"id": item.id, "number": item.number, "text": item.text(locale), "asked_if": item.asked_if,
-             "options": [{"value": o.value, "label": o.label(locale)} for o in item.options]}
+            {"id": item.id, "number": item.number, "text": for_students(item.text(locale)), "asked_if": item.asked_if,
+             "options": [{"value": o.value, "label": for_students(o.label(locale))} for o in item.options]}
             for item in scale.items
         ],
     }
@@ -66,6 +67,7 @@ def session_payload(campaign, student, token=None):
         "student": {"display_name": student.name},
         "campaign": {"title": campaign.title, "closes_at": campaign.closes_at.isoformat()},
         "questionnaires": [questionnaire_payload(scale, scale.code in done) for scale in campaign_scales(campaign)],
+        "crisis": crisis_payload(campaign, student),
     }
     if token:
         payload["token"] = token
@@ -279,7 +281,64 @@ def submit_response():
     metrics.count_submission_stored(receipt.created)
     if submission.mail_pending:
         notifications.mail_after_response()
-    return jsonify(receipt_payload(receipt)), 201 if receipt.created else 200
+    payload = receipt_payload(receipt)
+    if receipt.show_crisis_resources:
+        payload["teacher_told"] = _teacher_told(ids)
+    return jsonify(payload), 201 if receipt.created else 200
+
+
+def _teacher_told(ids):
+    """Whether the crisis screen may say "your teacher has been told": only when it is true."""
+    campaign = db.session.get(Campaign, ids.campaign_id)
+    return campaign is not None and student_care.teacher_told(campaign.school_id, ids.student_id)
+
+
+def crisis_payload(campaign, student):
+    """The crisis screen's state on the server: a reload, a dropped connection or a re-join shows it again until
+    the student chose to go on."""
+    state = student_care.crisis_state(campaign, student)
+    state["resources"] = _resources() if state["shown"] else []
+    return state
+
+
+def _resources():
+    return [{"number": line["number"], "name": line["name"], "tel": line["tel"]} for line in crisis.lines()]
+
+
+def _usable_session():
+    """(campaign, student) of a usable bearer token, or an error response."""
+    loaded = load_student_session()
+    if loaded is None:
+        return None, error(401, "bad_token")
+    campaign, student, ended = loaded
+    if ended:
+        return None, error(401, ended)
+    return (campaign, student), None
+
+
+@bp.post("/student-session/crisis-seen")
+@policy.public
+def crisis_seen():
+    """The student saw the crisis screen and chose to go on."""
+    session, failed = _usable_session()
+    if failed:
+        return failed
+    student_care.mark_crisis_seen(*session)
+    db.session.commit()
+    return jsonify(crisis_payload(*session))
+
+
+@bp.post("/student-session/talk")
+@policy.public
+def talk_now():
+    """"I want to talk to someone now": a concern for the school's psychology teachers; a second tap raises
+    nothing more."""
+    session, failed = _usable_session()
+    if failed:
+        return failed
+    told = student_care.request_talk(*session)
+    db.session.commit()
+    return jsonify({"talk_requested": True, "teacher_told": told})
 
 
 @bp.get("/openapi.json")

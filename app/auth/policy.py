@@ -45,6 +45,13 @@ def public(view):
     return view
 
 
+def passive(view):
+    """Mark a view that pages poll on their own (live alerts): it is not the person's activity, so it does not
+    keep a signed-in session from its idle timeout."""
+    view._xinqiao_passive = True
+    return view
+
+
 def guard_blueprint(bp, roles):
     """Require a logged-in staff user with one of `roles` on every route of `bp` (unless @public)."""
     roles = frozenset(roles)

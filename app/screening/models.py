@@ -71,6 +71,11 @@ class CampaignParticipant(db.Model):
     # raises it, and every token issued before stops working (app/api/tokens.py).
     session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     session_ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The crisis screen stays until the student has seen it and chosen to go on (a reload, a dropped connection
+    # or a re-join shows it again); a crisis answer submitted after this moment shows it again.
+    crisis_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # "I want to talk to someone now": set once, so that a double tap raises one concern.
+    talk_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Response(db.Model):

@@ -14,7 +14,7 @@ from app.core.args import id_arg
 from app.extensions import db
 from app.orgs.models import ClassGroup
 from app.scales import services as scale_settings
-from app.screening import services
+from app.screening import projection, services
 from app.screening.forms import CampaignForm
 from app.screening.models import Campaign
 from app.students.models import Student
@@ -128,6 +128,25 @@ def campaign_page(campaign_id):
 def campaign_progress(campaign_id):
     campaign = policy.get_visible_or_404(current_user, Campaign, campaign_id)
     return jsonify({"classes": services.campaign_progress(campaign), "open": campaign.is_open(clock.now())})
+
+
+# --- the projector view: what the whole class may see (issue 17, item 1) ------------------------------
+
+@bp.get("/campaigns/<int:campaign_id>/projector")
+def projector(campaign_id):
+    """The code large, a QR code of the join link with the code in it, and the live counts: nothing about any
+    student, no alerts and no inbox (the teacher's own page keeps the results)."""
+    campaign = policy.get_visible_or_404(current_user, Campaign, campaign_id)
+    link = url_for("student.start", code=campaign.session_code, _external=True)
+    return render_template("screening/projector.html", campaign=campaign, join_link=link,
+                           qr_svg=projection.qr_svg(link), counts=projection.campaign_counts(campaign),
+                           is_open=campaign.is_open(clock.now()))
+
+
+@bp.get("/campaigns/<int:campaign_id>/projector.json")
+def projector_counts(campaign_id):
+    campaign = policy.get_visible_or_404(current_user, Campaign, campaign_id)
+    return jsonify(projection.campaign_counts(campaign) | {"open": campaign.is_open(clock.now())})
 
 
 @bp.post("/campaigns/<int:campaign_id>/close")

@@ -686,6 +686,16 @@ ROUTES = [
           staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=OK)),
     Route("reports.district_analysis_xlsx", "GET", "export",
           staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=OK)),
+    # --- classroom (issue 17) ----------------------------------------------------------------------------
+    # The projector view and its counts: the campaign page's access, and nothing about any student in either.
+    Route("screening.projector", "GET", "read", staff(homeroom=NOT_FOUND, teacher=SCHOOL_OBJECT, doctor=NOT_FOUND, admin=NOT_FOUND)),
+    Route("screening.projector_counts", "GET", "read", staff(homeroom=NOT_FOUND, teacher=SCHOOL_OBJECT, doctor=NOT_FOUND, admin=NOT_FOUND)),
+    # Live alerts: every staff user may poll; the answer is scoped to what the caller may see (and empty for the
+    # homeroom teacher and the admin): tests/integration/test_live_alerts.py.
+    Route("live_alerts.feed", "GET", "read", staff(homeroom=OK, teacher=OK, doctor=OK, admin=OK)),
+    # The student's own crisis screen state and "I want to talk to someone now" (a concern about the student).
+    Route("api.crisis_seen", "POST", "update", dict(everyone(UNAUTHORIZED), student=SHOWN), check_identity=False),
+    Route("api.talk_now", "POST", "create", dict(everyone(UNAUTHORIZED), student=SHOWN), check_identity=False),
 ]
 
 

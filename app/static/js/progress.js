@@ -3,6 +3,13 @@
   "use strict";
   var table = document.getElementById("progress");
   if (!table || table.dataset.live !== "1") return;
+  // The results below were rendered with the page: when more students have submitted, say so (issue 17).
+  var initialSubmitted = Array.prototype.reduce.call(table.querySelectorAll(".submitted"),
+    function (n, cell) { return n + (parseInt(cell.textContent, 10) || 0); }, 0);
+  function staleResults() {
+    var note = document.getElementById("results-stale");
+    if (note) note.hidden = false;
+  }
   function refresh() {
     fetch(table.dataset.url, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (r) { return r.ok ? r.json() : null; })
@@ -16,6 +23,8 @@
           tr.querySelector(".submitted").textContent = row.submitted;
         });
         if (!data.open) table.dataset.live = "0";
+        var submitted = data.classes.reduce(function (n, row) { return n + row.submitted; }, 0);
+        if (submitted > initialSubmitted) staleResults();
       })
       .catch(function () { /* the next poll tries again */ });
   }

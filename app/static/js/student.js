@@ -81,7 +81,8 @@
     state.token = data.token || state.token;
     save("xq.token", state.token);
     state.questionnaires = data.questionnaires;
-    state.crisis = load("xq.crisis", false);
+    state.crisis = load("xq.crisis", false) || !!(data.crisis && data.crisis.shown);
+    if (resumeCrisis(data.crisis)) return;
     next();
   }
 
@@ -241,20 +242,81 @@
     state.questionnaires.forEach(function (q) { if (q.scale === item.scale) q.submitted = true; });
     if (receipt && receipt.show_crisis_resources) {
       state.crisis = true; save("xq.crisis", true);
-      var more = state.questionnaires.some(function (q) { return !q.submitted; });
-      $("crisis-continue").hidden = !more;
-      show("crisis");
+      showCrisis(receipt.teacher_told);
       return;
     }
     if ($("crisis").hidden) next();
   }
 
-  $("crisis-continue").addEventListener("click", function () { next(); });
+  // --- the crisis screen and the end of the screening ---------------------------------------------
+  // The server keeps whether the crisis screen is still to be seen (data.crisis.pending), so that a reload,
+  // a dropped connection or a re-join on another device shows the hotlines again, until the student has
+  // chosen to go on. "Your teacher has been told" shows only when the server says it is true.
+  function showCrisis(teacherTold) {
+    var more = state.questionnaires.some(function (q) { return !q.submitted; });
+    $("crisis-continue").textContent = more ? T.crisisNext : T.crisisFinish;
+    $("crisis-continue").hidden = false;
+    $("crisis-told").hidden = !teacherTold;
+    save("xq.crisisScreen", { teacher_told: !!teacherTold });  // shown again if a reload finds no connection
+    show("crisis");
+  }
+
+  function resumeCrisisOffline() {
+    var saved = load("xq.crisisScreen", null);
+    if (!saved) return false;
+    $("crisis-told").hidden = !saved.teacher_told;
+    $("crisis-continue").hidden = true;  // the questionnaires are on the server: going on waits for the connection
+    window.addEventListener("online", function () { window.location.reload(); }, { once: true });
+    show("crisis");
+    return true;
+  }
+
+  function resumeCrisis(info) {
+    if (!info || !info.pending) return false;
+    showCrisis(info.teacher_told);
+    return true;
+  }
+
+  function crisisGoOn() {
+    // Recorded on the server so that a reload no longer shows the screen; offline, the screen simply
+    // shows again after a reload, which is the safe side.
+    if (state.token) postWithToken("/student-session/crisis-seen", state.token).catch(function () {});
+    store.removeItem("xq.crisisScreen");
+    next();
+  }
+  $("crisis-continue").addEventListener("click", crisisGoOn);
+
+  function postWithToken(path, token) {
+    return fetch("/api/v1" + path, { method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", Accept: "application/json", Authorization: "Bearer " + token,
+                 "Accept-Language": document.documentElement.lang || "zh-CN" }, body: "{}" })
+      .then(function (r) { return r.json().catch(function () { return {}; }).then(function (d) { return { status: r.status, data: d }; }); });
+  }
+
+  // "I want to talk to someone now" (crisis and final screens): one concern on the server however often it
+  // is tapped; the token is kept in memory only for this, after the final screen cleared it from storage.
+  var talkToken = null;
+  function talkNow() {
+    var buttons = document.querySelectorAll(".talk-now");
+    var token = state.token || talkToken;
+    buttons.forEach(function (b) { b.disabled = true; });
+    function say(text) {
+      document.querySelectorAll(".talk-status").forEach(function (el) { el.textContent = text; el.hidden = false; });
+      if (text !== T.talkSent) $("done-crisis").hidden = false;  // no teacher told: the numbers to call, on the final screen too
+    }
+    if (!token) { buttons.forEach(function (b) { b.disabled = false; }); say(T.talkFailed); return; }
+    postWithToken("/student-session/talk", token).then(function (res) {
+      if (res.status === 200) { say(res.data.teacher_told ? T.talkSent : T.talkSentNoTeacher); return; }
+      buttons.forEach(function (b) { b.disabled = false; }); say(T.talkFailed);
+    }).catch(function () { buttons.forEach(function (b) { b.disabled = false; }); say(T.talkFailed); });
+  }
+  document.querySelectorAll(".talk-now").forEach(function (b) { b.addEventListener("click", talkNow); });
 
   function finish() {
     show("done");
     $("done-crisis").hidden = !state.crisis;
-    ["xq.token", "xq.pending", "xq.crisis"].forEach(function (k) { store.removeItem(k); });
+    ["xq.token", "xq.pending", "xq.crisis", "xq.crisisScreen"].forEach(function (k) { store.removeItem(k); });
+    talkToken = state.token || talkToken;
     state.token = null;
   }
 
@@ -267,7 +329,7 @@
     state.token = token;
     api("GET", "/student-session").then(function (res) {
       if (res.status === 200) { startSession(res.data); flush(); } else { store.clear(); show("join"); }
-    }).catch(function () { offline(true); show("join"); });
+    }).catch(function () { offline(true); if (!resumeCrisisOffline()) show("join"); });
   } else {
     show("join");
   }
