@@ -147,8 +147,11 @@ def _join(code, number, birth_date, device):
     try:
         campaign, student = screening.start_student_session(code, number, birth_date)
     except screening.ScreeningError as exc:
-        join_guard.failed(attempt)
-        db.session.commit()
+        if exc.code in join_guard.WRONG_ANSWERS:
+            join_guard.failed(attempt)
+            db.session.commit()
+        else:
+            db.session.rollback()  # the details were right (no consent on file) or the session closed
         metrics.count_join(exc.code)
         return error(403 if exc.code == "no_screening_consent" else 401, exc.code)
     join_guard.succeeded(attempt)
