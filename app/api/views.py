@@ -5,7 +5,7 @@ from datetime import date, datetime, timezone
 
 from flask import Blueprint, current_app, jsonify, request
 from flask_babel import get_locale, gettext as _
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, TimeoutError as PoolTimeout
 
 import screening_scales
 from app.api import tokens
@@ -131,8 +131,8 @@ def create_student_session():
         return error(401, "details_do_not_match")
     try:
         return _join(code, number, birth_date, join_guard.device_id(body.get("device")))
-    except DBAPIError as exc:
-        return try_again_later(type(exc.orig or exc).__name__)
+    except (DBAPIError, PoolTimeout) as exc:  # also no connection free in time: as busy as "too many clients"
+        return try_again_later(type(getattr(exc, "orig", None) or exc).__name__)
 
 
 def _join(code, number, birth_date, device):
