@@ -127,13 +127,19 @@ def main():
                                                "CLINICAL_DATA_KEYS", "AUDIT_KEYS")})
         code, students = seed(database_url)
         server = Server("wsgi:app", env)
+        load_before = os.getloadavg()
         try:
             out, elapsed = asyncio.run(storm(server.port, code, students))
         finally:
             server.stop()
+        load_after = os.getloadavg()
     result = {"what": "a whole school joins from one address (bench/join_storm.py)", "goal_s": GOAL_S,
               "arrival_s": ARRIVAL_S, "typo_share": TYPO_SHARE, "engine": database_url.split(":", 1)[0],
-              "server": "gunicorn.conf.py (make run)", "machine": machine(), **summarise(out, elapsed)}
+              "server": "gunicorn.conf.py (make run)", "machine": machine(),
+              # The machine's 1-minute load average before and after: on a shared machine it says how much of the
+              # two cores the server had.
+              "load_average": {"before": round(load_before[0], 1), "after": round(load_after[0], 1)},
+              **summarise(out, elapsed)}
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     print(json.dumps(result, indent=2, ensure_ascii=False))

@@ -5,7 +5,7 @@ from datetime import date, datetime, timezone
 
 from flask import Blueprint, current_app, jsonify, request
 from flask_babel import get_locale, gettext as _
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, TimeoutError as PoolTimeout
 
 import screening_scales
 from app.api import tokens
@@ -35,12 +35,28 @@ def error(status, code, item=None, message=None):
 
 def questionnaire_payload(scale, submitted: bool):
     locale = str(get_locale() or "zh_CN")
+    return dict(_questionnaire_texts(scale, locale), submitted=submitted)
+
+
+# A scale's version is its content hash: its texts in a locale never change, and a whole school joining asks for
+# the same few (bench/join_storm.py). Bounded by the scales loaded times the locales.
+_TEXTS: dict = {}
+
+
+def _questionnaire_texts(scale, locale):
+    key = (scale.code, scale.version, locale)
+    texts = _TEXTS.get(key)
+    if texts is None:
+        texts = _TEXTS[key] = _build_questionnaire_texts(scale, locale)
+    return texts
+
+
+def _build_questionnaire_texts(scale, locale):
     return {
         "scale": scale.code,
         "version": scale.version,
         "title": student_title(scale, locale),  # the official title stays on staff pages
         "instructions": for_students(scale.instructions(locale)),
-        "submitted": submitted,
         "items": [
             {"id": item.id, "number": item.number, "text": for_students(item.text(locale)), "asked_if": item.asked_if,
              "options": [{"value": o.value, "label": for_students(o.label(locale))} for o in item.options]}
@@ -133,8 +149,8 @@ def create_student_session():
         return error(401, "details_do_not_match")
     try:
         return _join(code, number, birth_date, join_guard.device_id(body.get("device")))
-    except DBAPIError as exc:
-        return try_again_later(type(exc.orig or exc).__name__)
+    except (DBAPIError, PoolTimeout) as exc:  # also no connection free in time: as busy as "too many clients"
+        return try_again_later(type(getattr(exc, "orig", None) or exc).__name__)
 
 
 def _join(code, number, birth_date, device):
@@ -147,19 +163,22 @@ def _join(code, number, birth_date, device):
         response.headers["Retry-After"] = str(attempt.wait_seconds)
         return response, status
     try:
-        campaign, student = screening.start_student_session(code, number, birth_date)
+        campaign, student, enrollment = screening.start_student_session(code, number, birth_date)
     except screening.ScreeningError as exc:
-        join_guard.failed(attempt)
-        db.session.commit()
+        if exc.code in join_guard.WRONG_ANSWERS:
+            join_guard.failed(attempt)
+            db.session.commit()
+        else:
+            db.session.rollback()  # the details were right (no consent on file) or the session closed
         metrics.count_join(exc.code)
         return error(403 if exc.code == "no_screening_consent" else 401, exc.code)
     join_guard.succeeded(attempt)
-    enrollment = screening.campaign_enrollment(campaign, student.id)
     participant = screening.record_participation(campaign, student, enrollment.class_group_id)
+    # Built before the commit, which expires every loaded row (reading them again would cost a query each).
+    payload = session_payload(campaign, student, tokens.issue(campaign.id, student.id, participant.session_generation))
     db.session.commit()
     metrics.count_join("joined")
-    token = tokens.issue(campaign.id, student.id, participant.session_generation)
-    return jsonify(session_payload(campaign, student, token)), 201
+    return jsonify(payload), 201
 
 
 @bp.get("/student-session")

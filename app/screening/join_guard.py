@@ -3,9 +3,9 @@
 A student proves who they are with the session code on the board, the student number and the birth date: a small
 secret, so guessing must be slow. It used to be slowed by a count per student number (twenty wrong birth dates
 from anywhere kept the real student out for a quarter of an hour) and by a count per address (a whole school
-behind one NAT address could not join). Now every attempt is counted, before it is checked, in three scopes:
+behind one NAT address could not join). Now each wrong answer is counted in three scopes:
 
-- the client and the student number (CLIENT_NUMBER_FREE attempts, then growing delays): one device guessing one
+- the client and the student number (CLIENT_NUMBER_FREE wrong answers, then growing delays): one device guessing one
   student's birth date. The client is the address with the device id the student page keeps in the browser;
   the real student on another device has a count of their own;
 - the address and the student number (ADDRESS_NUMBER_FREE, then growing delays): the same guessing from many
@@ -47,6 +47,8 @@ CLIENT_CODE_FREE = 30
 MAX_DELAY = timedelta(minutes=15)
 FORGET_AFTER = timedelta(hours=24)
 NO_DEVICE = "-"
+# The refusals that count: a wrong code or wrong details (a closed session or missing consent guesses nothing).
+WRONG_ANSWERS = frozenset({"unknown_code", "details_do_not_match"})
 
 
 @dataclass

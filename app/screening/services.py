@@ -139,10 +139,11 @@ def start_student_session(session_code: str, student_number: str, birth_date: da
     if not campaign.is_open(clock.now()):
         raise ScreeningError("campaign_closed")
     student = db.session.scalar(select(Student).where(Student.student_number == (student_number or "").strip()))
-    if student is None or student.birth_date != birth_date or campaign_enrollment(campaign, student.id) is None:
+    enrollment = campaign_enrollment(campaign, student.id) if student is not None else None
+    if student is None or student.birth_date != birth_date or enrollment is None:
         raise ScreeningError("details_do_not_match")
     require_screening_consent(student)
-    return campaign, student
+    return campaign, student, enrollment
 
 
 def require_screening_consent(student):

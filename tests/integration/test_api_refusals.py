@@ -143,3 +143,17 @@ def test_a_submission_has_its_own_limit_and_a_normal_one_passes(app, world, code
            "note": "x" * 200_000}
     assert http.post("/api/v1/responses", json=big, headers=bearer).status_code == 413
     assert submit(http, session["token"], phq9, PHQ9_LOW).status_code == 201
+
+
+def test_a_join_that_finds_no_free_connection_in_time_is_503(app, world, code):
+    # As with PostgreSQL's "too many clients": every connection busy, the join waits pool_timeout and gives up.
+    busy = create_app("testing", SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"],
+                      SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 1, "max_overflow": 0, "pool_timeout": 0.2})
+    with busy.app_context():
+        held = db.engine.connect()
+        try:
+            response = join(busy.test_client(), code, world.students[1])
+        finally:
+            held.close()
+            db.engine.dispose()
+    assert response.status_code == 503 and response.headers["Retry-After"]
