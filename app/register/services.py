@@ -326,10 +326,10 @@ def register_rows(entries, today=None):
 
 
 def level_at(entry, moment):
-    """The level in force on a register line at `moment` (from its history)."""
+    """The level in force on a register line just before `moment` (from its history)."""
     level = WarningLevel.NONE
     for change in entry.changes:
-        if change.changed_at <= moment:
+        if change.changed_at < moment:
             level = change.to_level
     return level
 
