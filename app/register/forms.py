@@ -58,7 +58,8 @@ class TaskForm(FlaskForm):
     class Meta:
         csrf = False
 
-    owner = SelectField(_l("Who"), choices=OWNER_CHOICES)
+    # Checked by the service, for rows with a task only (empty rows of the form are left out).
+    owner = SelectField(_l("Who"), choices=OWNER_CHOICES, validate_choice=False)
     action = TextAreaField(_l("Does what"), validators=[Optional(), Length(max=2000)])
     due_on = DateField(_l("By"), validators=[Optional()])
 

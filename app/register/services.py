@@ -283,6 +283,8 @@ def save_plan(entry, goals, review_dates, tasks, by):
     tasks = [t for t in tasks if (t.get("action") or "").strip()]
     if not tasks:
         raise RegisterError("task_required")
+    if any(t.get("owner") not in {o.value for o in TaskOwner} for t in tasks):
+        raise RegisterError("bad_choice")
     previous = current_plan(entry)
     plan = SupportPlan(student_id=entry.student_id, school_id=entry.school_id, entry_id=entry.id,
                        version=previous.version + 1 if previous else 1, supersedes_id=previous.id if previous else None,

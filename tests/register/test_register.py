@@ -181,3 +181,17 @@ def test_district_counts_of_five_are_shown(app, world, client_factory):
         assert teacher.post(f"/register/students/{sid}/interview", interview_form("yellow")).status_code == 302
     page = login_as(client_factory, "admin").get("/register/district").get_data(as_text=True)
     assert 'data-testid="total-yellow">5<' in page
+
+
+def test_a_plan_row_with_an_unknown_owner_is_refused(app, world, client_factory):
+    teacher = login_as(client_factory, "teacher")
+    screen(app, teacher, world, ["high"])
+    sid = world.student_ids[0]
+    assert teacher.post(f"/register/students/{sid}/interview", interview_form("orange")).status_code == 302
+    bad = teacher.post(f"/register/students/{sid}/plan", dict(plan_form(), **{"tasks-0-owner": "principal"}))
+    assert bad.status_code == 400 and "Choose from the list" in bad.get_data(as_text=True)
+    only_one_row = {"goals": "g", "review_1": clock.today().isoformat(), "tasks-0-owner": "guardian",
+                    "tasks-0-action": "call the clinic"}
+    assert teacher.post(f"/register/students/{sid}/plan", only_one_row).status_code == 302
+    with app.app_context():
+        assert db.session.scalar(select(SupportPlan.version)) == 1
