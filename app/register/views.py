@@ -112,6 +112,8 @@ def _entry_context(student):
         SupportPlan.student_id == student.id).order_by(SupportPlan.id.desc())).all()
     return {"entries": entries, "own": own, "interviews": interviews, "plans": plans, "today": clock.today(),
             "duties": services.duties(own) if own else [],
+            "red_duties_open": bool(own) and own.level.value == "red"
+            and any(not met for code, met in services.duties(own) if code != "review"),
             "can_manage": own is not None and policy.can(current_user, "manage_register_entry", own),
             "can_interview": policy.can(current_user, "interview_student", student),
             "show_clinical": policy.can(current_user, "read_clinical_text", student)}
