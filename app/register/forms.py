@@ -7,11 +7,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.register import factors
-
-LEVEL_CHOICES = [("red", _l("Red (I)")), ("orange", _l("Orange (II)")), ("yellow", _l("Yellow (III)")),
-                 ("none", _l("No warning level"))]
-OWNER_CHOICES = [("psychology_teacher", _l("Psychology teacher")), ("homeroom", _l("Homeroom teacher")),
-                 ("guardian", _l("Guardian")), ("hospital", _l("Hospital"))]
+from app.register.labels import LEVEL_CHOICES, OWNER_CHOICES
 
 
 class Checkboxes(SelectMultipleField):

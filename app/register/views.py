@@ -13,7 +13,8 @@ from app.core import clock
 from app.dashboards.suppress import suppress, suppress_row
 from app.extensions import db
 from app.register import factors, services
-from app.register.forms import LEVEL_CHOICES, OWNER_CHOICES, DutiesForm, InterviewForm, PlanForm, ReviewForm, SettingsForm
+from app.register.forms import DutiesForm, InterviewForm, PlanForm, ReviewForm, SettingsForm
+from app.register.labels import CHANGE_LABELS, DUTY_LABELS, LEVEL_LABELS, OWNER_LABELS
 from app.register.models import ACTIVE_LEVELS, Interview, PlanTask, SupportPlan, WarningEntry
 from app.students.models import Student
 
@@ -37,15 +38,11 @@ ERRORS = {
     "task_done": _l("This task was already done."),
     "bad_days": _l("Days must be between 1 and 365."),
 }
-CHANGE_LABELS = {"set": _l("Set"), "raised": _l("Raised"), "lowered": _l("Lowered"), "lifted": _l("Lifted"),
-                 "confirmed": _l("Confirmed")}
-DUTY_LABELS = {"review": _l("Reviewed on time"), "referral": _l("Referral, or a documented reason not to refer"),
-               "guardian": _l("Guardian informed")}
 
 
 @bp.app_context_processor
 def _register_labels():
-    levels, owners = dict(LEVEL_CHOICES), dict(OWNER_CHOICES)
+    levels, owners = LEVEL_LABELS, OWNER_LABELS
     return {"warning_level_label": lambda k: levels.get(getattr(k, "value", k), k),
             "owner_label": lambda k: owners.get(getattr(k, "value", k), k),
             "change_label": lambda k: CHANGE_LABELS.get(getattr(k, "value", k), k),
