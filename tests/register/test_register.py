@@ -195,3 +195,12 @@ def test_a_plan_row_with_an_unknown_owner_is_refused(app, world, client_factory)
     assert teacher.post(f"/register/students/{sid}/plan", only_one_row).status_code == 302
     with app.app_context():
         assert db.session.scalar(select(SupportPlan.version)) == 1
+
+
+def test_the_homeroom_teacher_sees_needs_attention_for_a_level_not_the_level(app, world, client_factory):
+    teacher = login_as(client_factory, "teacher")  # an interview without a screening (a concern, a referral)
+    homeroom = login_as(client_factory, "homeroom")
+    assert "Needs attention" not in homeroom.get("/homeroom").get_data(as_text=True)
+    assert teacher.post(f"/register/students/{world.student_ids[2]}/interview", interview_form("yellow")).status_code == 302
+    page = homeroom.get("/homeroom").get_data(as_text=True)
+    assert page.count("badge attention") == 1 and "Yellow" not in page and "warning-" not in page
