@@ -204,3 +204,21 @@ def test_the_homeroom_teacher_sees_needs_attention_for_a_level_not_the_level(app
     assert teacher.post(f"/register/students/{world.student_ids[2]}/interview", interview_form("yellow")).status_code == 302
     page = homeroom.get("/homeroom").get_data(as_text=True)
     assert page.count("badge attention") == 1 and "Yellow" not in page and "warning-" not in page
+
+
+def test_a_review_lifts_the_level_and_the_district_counts_it(app, world, client_factory):
+    teacher = login_as(client_factory, "teacher")
+    sid = world.student_ids[3]
+    assert teacher.post(f"/register/students/{sid}/interview", interview_form("yellow")).status_code == 302
+    screen(app, teacher, world, [])  # a new round opens
+    assert teacher.post(f"/register/students/{sid}/review", {"reviewed_on": clock.today().isoformat(),
+                                                              "note": "well again", "level": "none",
+                                                              "reason": "two months without symptoms"}).status_code == 302
+    level, next_review, kinds = _entry(app, sid)
+    assert (level, next_review, kinds) == ("none", None, ["set", "lifted"])
+    assert "Student 3" not in teacher.get("/register/").get_data(as_text=True)
+    history = teacher.get(f"/register/students/{sid}").get_data(as_text=True)
+    assert "Lifted" in history and "two months without symptoms" in history
+    with app.app_context():
+        row = next(r for r in services.district_figures() if r["school"].id == world.school_id)
+        assert row["change"]["lifted"] == 1 and row["levels"] == {"red": 0, "orange": 0, "yellow": 0}
