@@ -3,7 +3,6 @@ settings and the district's figures. Every view asks app/auth/policy.py."""
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
 
 from app.accounts.forms import EmptyForm
 from app.accounts.models import Role
@@ -13,6 +12,7 @@ from app.core import clock
 from app.dashboards.suppress import suppress, suppress_row
 from app.extensions import db
 from app.register import factors, services
+from app.register.district import current_entries, district_figures
 from app.register.forms import DutiesForm, InterviewForm, PlanForm, ReviewForm, SettingsForm
 from app.register.labels import CHANGE_LABELS, DUTY_LABELS, LEVEL_LABELS, OWNER_LABELS
 from app.register.models import ACTIVE_LEVELS, Interview, PlanTask, SupportPlan, WarningEntry
@@ -91,7 +91,7 @@ def interview(student_id):
 @bp.get("/")
 def register_list():
     policy.require(current_user, "view_register")
-    entries = [e for e in services.current_entries(current_user.school_id) if e.is_active]
+    entries = [e for e in current_entries(current_user.school_id) if e.is_active]
     rank = {lv: i for i, lv in enumerate(ACTIVE_LEVELS)}
     entries.sort(key=lambda e: (rank[e.level], e.next_review_on or clock.today()))
     audit.record_list_view(current_user, "register.register_list", [e.student_id for e in entries])
@@ -247,7 +247,7 @@ def district():
     """Counts per level and school, the change since each school's latest round, and flagged-but-no-intervention:
     every figure under 5 students is suppressed."""
     policy.require(current_user, "view_district_register")
-    rows = services.district_figures()
+    rows = district_figures()
     return render_template("register/district.html", **_suppressed(rows), levels=ACTIVE_LEVELS)
 
 

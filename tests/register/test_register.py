@@ -6,7 +6,7 @@ from sqlalchemy import select, text
 
 from app.core import clock
 from app.extensions import db
-from app.register import services
+from app.register import district, services
 from app.register.models import Interview, PlanTask, SupportPlan, WarningChange, WarningEntry
 from app.risk.models import Alert
 from tests.conftest import login_as
@@ -162,7 +162,7 @@ def test_the_next_round_and_the_district(app, world, client_factory):
     assert "Student 1" in page and "Student 0" not in page
     assert teacher.post(f"/register/students/{ids[1]}/interview", interview_form("yellow")).status_code == 302
     with app.app_context():
-        row = next(r for r in services.district_figures() if r["school"].id == world.school_id)
+        row = next(r for r in district.district_figures() if r["school"].id == world.school_id)
         assert row["levels"] == {"red": 1, "orange": 0, "yellow": 2}
         assert row["change"] == {"rose": 0, "fell": 1, "lifted": 0, "new": 0}
         # red (reviewed weekly) and yellow student 2 (monthly) had nothing for 31 days; student 1 was just interviewed
@@ -220,5 +220,5 @@ def test_a_review_lifts_the_level_and_the_district_counts_it(app, world, client_
     history = teacher.get(f"/register/students/{sid}").get_data(as_text=True)
     assert "Lifted" in history and "two months without symptoms" in history
     with app.app_context():
-        row = next(r for r in services.district_figures() if r["school"].id == world.school_id)
+        row = next(r for r in district.district_figures() if r["school"].id == world.school_id)
         assert row["change"]["lifted"] == 1 and row["levels"] == {"red": 0, "orange": 0, "yellow": 0}
