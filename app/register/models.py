@@ -20,6 +20,10 @@ How the tables fit together (other domains, e.g. term reports, read them; keep t
 - ``support_plans`` / ``plan_tasks``: the plan (一生一策). A change is a new version (version+1, supersedes_id);
   each version has its own tasks. A task's owner is the psychology teacher, the homeroom teacher, the guardian
   or the hospital; the homeroom teacher sees the tasks given to them (their text, the due date) and nothing else.
+
+Reading them for figures: app/register/district.py (the level in force at a moment, the change since a school's
+latest round opened, "flagged but no intervention", per-school counts); app/register/services.py (the interview
+list, a line's duties, the current plan). Access: app/auth/policy.py (register_scope, can_register).
 """
 import enum
 from datetime import date, datetime
