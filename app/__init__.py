@@ -242,6 +242,7 @@ def _register_blueprints(app):
     for bp in (account_admin_bp, audit_bp):
         app.register_blueprint(bp)
     _register_setting_up(app)
+    _register_warning_register(app)
     from app.monitoring import views as monitoring
 
     app.register_blueprint(monitoring.bp)
@@ -292,6 +293,13 @@ def _register_setting_up(app):
     for bp in (orgs_bp, staff_import_bp, recovery_bp):
         app.register_blueprint(bp)
     first_use.init_app(app)
+
+
+def _register_warning_register(app):
+    """The second stage, the warning register (预警库) and plans (一生一策): issue 19."""
+    from app.register.views import bp as register_bp
+
+    app.register_blueprint(register_bp)
 
 
 SECURITY_HEADERS = (

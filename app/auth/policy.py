@@ -235,6 +235,8 @@ def scope(user, model):
         return StaffImport.school_id == user.school_id if role == Role.TEACHER and user.school_id else false()
     if model is CommitteeMember:
         return committee_member_scope(user)
+    if model in REGISTER_MODELS:
+        return register_scope(user, model)
     raise LookupError(f"no access scope declared for {model.__name__}")
 
 
@@ -331,6 +333,8 @@ def can(user, action: str, obj=None) -> bool:
         return can_manage_committee(user, action, obj)
     if action in TERM_REPORT_ACTIONS:
         return can_download_term_report(user, action, obj)
+    if action in REGISTER_ACTIONS:
+        return can_register(user, action, obj)
     return False
 
 
@@ -609,3 +613,56 @@ def can_download_term_report(user, action, obj=None) -> bool:
     if action == "download_school_summary":
         return user.role == Role.TEACHER and isinstance(obj, School) and obj.id == user.school_id
     return action == "download_district_analysis" and user.role == Role.ADMIN
+# --- the second stage, the warning register and plans (issue 19, app/register) --------------------------------
+# A psychology teacher interviews the students of their school, keeps the school's register line and plan; the
+# earlier school's lines and plans follow a moved student only under hand-over consent (as every other entry), and
+# a new school interviews the student itself to open its own line. A homeroom teacher sees only the plan tasks given
+# to the homeroom teacher for students of their class (the current plan version), never interviews, levels or goals.
+# The district admin sees counts on the register page and entries (never their free text) in the file.
+
+from app.register.models import (  # noqa: E402  (kept with its block so that merges stay mechanical)
+    Interview, PlanTask, SupportPlan, TaskOwner, WarningChange, WarningEntry, WarningReview,
+)
+
+REGISTER_MODELS = (Interview, WarningEntry, WarningChange, WarningReview, SupportPlan, PlanTask)
+REGISTER_ACTIONS = ("interview_student", "view_register", "manage_register_entry", "complete_plan_task",
+                    "register_settings", "view_district_register")
+
+
+def _latest_plan_version():
+    later = SupportPlan.__table__.alias("later")
+    return ~exists().where(later.c.entry_id == SupportPlan.entry_id, later.c.version > SupportPlan.version)
+
+
+def register_scope(user, model):
+    role = user.role
+    if role == Role.ADMIN:
+        return true()
+    if model is PlanTask and role == Role.HOMEROOM and user.class_group_id:
+        return and_(PlanTask.owner == TaskOwner.HOMEROOM,
+                    _enrolled_now(PlanTask.student_id, class_group_id=user.class_group_id),
+                    exists().where(SupportPlan.id == PlanTask.plan_id, _latest_plan_version()))
+    if role != Role.TEACHER or not user.school_id:
+        return false()
+    return and_(student_file_scope(user, model.student_id),
+                _school_entry_scope(user, model.school_id, model.student_id))
+
+
+def can_register(user, action, obj=None) -> bool:
+    role = user.role
+    if action in ("view_register", "register_settings"):
+        return role == Role.TEACHER and bool(user.school_id)
+    if action == "view_district_register":
+        return role == Role.ADMIN
+    if action == "interview_student":
+        return role == Role.TEACHER and bool(user.school_id) and isinstance(obj, Student) and student_visible(user, obj.id)
+    if action == "manage_register_entry":  # the school's own line only: another school's is read-only history
+        return (role == Role.TEACHER and isinstance(obj, WarningEntry) and obj.school_id == user.school_id
+                and student_visible(user, obj.student_id))
+    if action == "complete_plan_task":
+        if not isinstance(obj, PlanTask) or obj.done_at is not None:
+            return False
+        if role == Role.HOMEROOM:
+            return obj.owner == TaskOwner.HOMEROOM and student_visible(user, obj.student_id)
+        return role == Role.TEACHER and obj.school_id == user.school_id and student_visible(user, obj.student_id)
+    return False

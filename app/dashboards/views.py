@@ -114,9 +114,18 @@ def homeroom_home():
     # A student back at school with conditions still being followed also needs attention.
     flagged |= set(db.session.scalars(select(FollowUp.student_id).where(
         FollowUp.student_id.in_(student_ids), FollowUp.done_at.is_(None))))
+    flagged |= _on_the_warning_register(student_ids)
     audit.record_list_view(current_user, "dashboards.homeroom_home", student_ids)
     db.session.commit()
     return render_template("dashboards/homeroom.html", roster=roster, flagged=flagged)
+
+
+def _on_the_warning_register(student_ids):
+    """A warning level in force at any school (issue 19): the student needs attention; the level is not shown."""
+    from app.register.models import WarningEntry, WarningLevel
+
+    return set(db.session.scalars(select(WarningEntry.student_id).where(
+        WarningEntry.student_id.in_(student_ids), WarningEntry.level != WarningLevel.NONE)))
 
 
 @bp.get("/admin")

@@ -12,6 +12,7 @@ from app.files.models import BreakGlassAccess
 from app.care.models import Assessment, FollowUp, Referral, ReturnDecision
 from app.extensions import db
 from app.orgs.models import School
+from app.register.models import Interview, SupportPlan, WarningChange, WarningReview
 from app.risk.models import Alert
 from app.screening.models import Response
 
@@ -19,7 +20,8 @@ from app.screening.models import Response
 @dataclass
 class TimelineEntry:
     at: datetime
-    kind: str          # screening / alert / referral / assessment / decision / follow_up
+    kind: str          # screening / alert / referral / assessment / decision / follow_up /
+                       # interview / warning / review / plan (app/register)
     school_name: str
     obj: object
     school_id: int | None = None    # the school where it happened (for care entries: the referring school)
@@ -62,8 +64,18 @@ def unfiltered_timeline(student):
     for follow_up in db.session.scalars(select(FollowUp).where(FollowUp.student_id == student.id)):
         entries.append(TimelineEntry(follow_up.done_at or _at_date(follow_up.due_on), "follow_up",
                                      schools.get(follow_up.school_id, ""), follow_up, follow_up.school_id))
+    _register_entries(student, schools, entries)
     entries.sort(key=lambda e: (e.at, e.kind), reverse=True)
     return entries
+
+
+def _register_entries(student, schools, entries):
+    """Interviews, warning level changes, reviews and plan versions (app/register): each made at a school, so
+    the hand-over rules treat them as every other school entry."""
+    for kind, model, at in (("interview", Interview, "created_at"), ("warning", WarningChange, "changed_at"),
+                            ("review", WarningReview, "created_at"), ("plan", SupportPlan, "created_at")):
+        for obj in db.session.scalars(select(model).where(model.student_id == student.id)):
+            entries.append(TimelineEntry(getattr(obj, at), kind, schools.get(obj.school_id, ""), obj, obj.school_id))
 
 
 def open_break_glass(user, student, reason):

@@ -65,7 +65,7 @@ ACTORS = {
 }
 # The clinical free text of the case objects (alert note, referral reasons, findings, conditions, follow-up task).
 CLINICAL_TEXT = ("alert note 0", "referral reason 0", "referral reason 1", "findings 0", "decision conditions 0",
-                 "follow-up condition 0")
+                 "follow-up condition 0", "interview judgement 0", "warning reason 0", "plan goals 0")
 
 
 @pytest.fixture
@@ -119,6 +119,7 @@ def case(app, world, request):
                                                                     Notification.read_at.is_(None)).order_by(Notification.id))
         visibility_paths = _visibility_path_objects(world, school, students, teacher, doctor)
         committee_member = _committee_member(school, students, teacher)
+        register_objects = _register_objects(school, students, teacher)
         db.session.commit()
         ns = SimpleNamespace(
             student=students[0].id, student2=students[2].id, joined_student=students[3].id, referral=referral.id, referral_sent=referral_sent.id,
@@ -135,7 +136,7 @@ def case(app, world, request):
             scale_code="PHQ-9", text_id=app.extensions["scales"].texts("PHQ-9")[1].text_id,
             case_numbers=(alert0.case_number, alert1.case_number, referral.case_number, referral_sent.case_number,
                           decision.case_number),
-            **visibility_paths,
+            **visibility_paths, **register_objects,
         )
         ns.committee_member = committee_member
         db.session.remove()
@@ -209,6 +210,22 @@ def _visibility_path_objects(world, school, students, teacher, doctor):
     return {"roster_import_foreign": foreign.id, "roster_import_exact": exact.id, "roster_import_requested": requested.id,
             "admission": admission.id,
             "referral_declined": declined.id, "student_declined": students[4].id, "export_fmt_xlsx": "xlsx"}
+
+
+def _register_objects(school, students, teacher):
+    """Issue 19: Student 0 interviewed and set red at the middle school, with a plan whose first task is the
+    homeroom teacher's (the homeroom teacher may read that task, never the goals or the interview)."""
+    from app.register import services as register
+
+    register.record_interview(students[0], school.id, {
+        "interviewed_on": clock.today(), "suicidal_thoughts": "past_weeks", "suicide_plan": "none",
+        "disposition": "further_evaluation", "judgement": "interview judgement 0", "level": "red",
+        "level_reason": "warning reason 0"}, by=teacher)
+    entry = register.own_entry(students[0].id, school.id)
+    plan = register.save_plan(entry, "plan goals 0", [clock.today() + timedelta(days=7)],
+                              [{"owner": "homeroom", "action": "homeroom task 0"},
+                               {"owner": "guardian", "action": "guardian task 0"}], by=teacher)
+    return {"plan_task": plan.tasks[0].id}
 
 
 VIEWERS = ("teacher", "other_teacher", "homeroom", "other_homeroom", "doctor", "other_doctor")

@@ -108,6 +108,7 @@ URL_ARGS = {
     "client_id": "student",
     "file_name": "static_file",
     "member_id": "committee_member",
+    "task_id": "plan_task",
 }
 
 
@@ -164,6 +165,11 @@ SCHOOL_WRITE = {"own": DONE, "same": DONE, "other": NOT_FOUND, "moved_out": DONE
 # with it the teacher takes the file over as the student's current school (moved_in_consented: as STUDENT_OBJECT).
 OLD_SCHOOL_ENTRY = dict(STUDENT_OBJECT, moved_in=NOT_FOUND)
 OLD_SCHOOL_ENTRY_WRITE = dict(STUDENT_WRITE, moved_in=NOT_FOUND)
+# A school's own warning-register line (issue 19): only the school that holds it acts on it, and only while the
+# student is enrolled there; a new school, even with the hand-over consent, interviews the student to open its own.
+OWN_LINE = {"own": OK, "same": OK, "other": NOT_FOUND, "moved_out": NOT_FOUND, "moved_in": NOT_FOUND,
+            "moved_in_consented": NOT_FOUND}
+OWN_LINE_WRITE = {key: DONE if value is OK else value for key, value in OWN_LINE.items()}
 REFERRED = {"own": OK, "same": OK, "other": NOT_FOUND, "moved": OK}
 REFERRED_WRITE = {"own": DONE, "same": DONE, "other": NOT_FOUND, "moved": DONE}
 
@@ -287,6 +293,24 @@ def _staff_upload(case):
 
 
 # Psychology teachers by relation to the middle school (whose homeroom teachers and class the case objects are).
+def _interview_form(case):
+    return {"interviewed_on": _days_from_today(0), "suicidal_thoughts": "none", "suicide_plan": "none",
+            "disposition": "no_further", "judgement": "matrix judgement", "level": "yellow", "level_reason": "matrix"}
+
+
+def _review_form(case):
+    return {"reviewed_on": _days_from_today(0), "note": "matrix review", "level": "orange", "reason": "matrix"}
+
+
+def _plan_form(case):
+    return {"goals": "matrix goals", "review_1": _days_from_today(7), "tasks-0-owner": "guardian",
+            "tasks-0-action": "matrix task"}
+
+
+def _settings_form(case):
+    return {"interview_days": 5, "red_review_days": 7, "orange_review_days": 14, "yellow_review_days": 28}
+
+
 _BY_SCHOOL = {"other": NOT_FOUND, "moved_in": NOT_FOUND, "moved_in_consented": NOT_FOUND}
 _SCHOOL_SHOWN = {"own": SHOWN, "same": SHOWN, "moved_out": SHOWN}
 
@@ -696,6 +720,36 @@ ROUTES = [
     # The student's own crisis screen state and "I want to talk to someone now" (a concern about the student).
     Route("api.crisis_seen", "POST", "update", dict(everyone(UNAUTHORIZED), student=SHOWN), check_identity=False),
     Route("api.talk_now", "POST", "create", dict(everyone(UNAUTHORIZED), student=SHOWN), check_identity=False),
+    # --- the second stage, the warning register and plans (issue 19, app/register) ------------------------------
+    # The psychology teacher interviews the school's current students; a moved-in student is interviewed afresh
+    # (the new school's own line). Reviews, duties and plans act on the school's own line only: an earlier school's
+    # line is read-only history, shown with the hand-over consent. The homeroom teacher sees and completes only the
+    # homeroom's tasks of the current plan; the admin sees counts.
+    Route("register.interview_list", "GET", "read", staff(homeroom=NOT_FOUND, teacher=OK, doctor=NOT_FOUND, admin=NOT_FOUND)),
+    Route("register.register_list", "GET", "read", staff(homeroom=NOT_FOUND, teacher=OK, doctor=NOT_FOUND, admin=NOT_FOUND)),
+    Route("register.interview", "GET", "read",
+          staff(homeroom=NOT_FOUND, teacher=STUDENT_OBJECT, doctor=NOT_FOUND, admin=NOT_FOUND)),
+    Route("register.interview", "POST", "create",
+          staff(homeroom=NOT_FOUND, teacher=STUDENT_WRITE, doctor=NOT_FOUND, admin=NOT_FOUND), data=_interview_form),
+    Route("register.entry_page", "GET", "read",
+          staff(homeroom=NOT_FOUND, teacher=STUDENT_OBJECT, doctor=NOT_FOUND, admin=NOT_FOUND)),
+    Route("register.review", "POST", "update",
+          staff(homeroom=NOT_FOUND, teacher=OWN_LINE_WRITE, doctor=NOT_FOUND, admin=NOT_FOUND), data=_review_form),
+    Route("register.duties", "POST", "update",
+          staff(homeroom=NOT_FOUND, teacher=OWN_LINE_WRITE, doctor=NOT_FOUND, admin=NOT_FOUND),
+          data=lambda case: {"guardian_informed_on": _days_from_today(0)}),
+    Route("register.plan", "GET", "read",
+          staff(homeroom=NOT_FOUND, teacher=OWN_LINE, doctor=NOT_FOUND, admin=NOT_FOUND)),
+    Route("register.plan", "POST", "create",
+          staff(homeroom=NOT_FOUND, teacher=OWN_LINE_WRITE, doctor=NOT_FOUND, admin=NOT_FOUND), data=_plan_form),
+    Route("register.my_tasks", "GET", "read", staff(homeroom=OK, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=NOT_FOUND)),
+    Route("register.task_done", "POST", "update",
+          staff(homeroom={"same": DONE, "other": NOT_FOUND, "moved_out": NOT_FOUND}, teacher=OWN_LINE_WRITE,
+                doctor=NOT_FOUND, admin=NOT_FOUND)),
+    Route("register.settings", "GET", "read", staff(homeroom=NOT_FOUND, teacher=OK, doctor=NOT_FOUND, admin=NOT_FOUND)),
+    Route("register.settings", "POST", "update",
+          staff(homeroom=NOT_FOUND, teacher=DONE, doctor=NOT_FOUND, admin=NOT_FOUND), data=_settings_form),
+    Route("register.district", "GET", "read", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=OK)),
 ]
 
 

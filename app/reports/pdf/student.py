@@ -29,11 +29,32 @@ def _summary(entry, show_clinical):
         return text + (f" · {o.conditions}" if show_clinical and o.conditions else "")
     if entry.kind == "follow_up":
         return (_("Done") if o.done_at else _("Due")) + f" {o.due_on}" + (f" · {o.note}" if show_clinical and o.note else "")
+    return _register_summary(entry, show_clinical)
+
+
+def _register_summary(entry, show_clinical):
+    """Interviews, warning levels, reviews and plans (app/register): the level and dates; free text to clinicians."""
+    from app.register.labels import CHANGE_LABELS, LEVEL_LABELS, OWNER_LABELS
+
+    o = entry.obj
+    if entry.kind == "interview":
+        return f"{o.interviewed_on} · {label(LEVEL_LABELS, o.level.value)}" + (f" · {o.judgement}" if show_clinical else "")
+    if entry.kind == "warning":
+        return (f"{label(CHANGE_LABELS, o.kind.value)}: {label(LEVEL_LABELS, o.from_level.value)} → "
+                f"{label(LEVEL_LABELS, o.to_level.value)}" + (f" · {o.reason}" if show_clinical else ""))
+    if entry.kind == "review":
+        return f"{o.reviewed_on}" + (f" · {o.note}" if show_clinical else "")
+    if entry.kind == "plan":
+        tasks = "; ".join(label(OWNER_LABELS, t.owner.value) + (f": {t.action}" if show_clinical else "") for t in o.tasks)
+        return (f"{_('version')} {o.version} · {', '.join(o.review_dates)} · {tasks}"
+                + (f" · {o.goals}" if show_clinical else ""))
     return ""
 
 
 KIND_LABELS = {"screening": _l("Screening"), "alert": _l("Alert"), "referral": _l("Referral"),
-               "assessment": _l("Assessment"), "decision": _l("Return-to-school decision"), "follow_up": _l("Follow-up")}
+               "assessment": _l("Assessment"), "decision": _l("Return-to-school decision"), "follow_up": _l("Follow-up"),
+               "interview": _l("Second-stage interview"), "warning": _l("Warning level"),
+               "review": _l("Warning level review"), "plan": _l("Plan (一生一策)")}
 
 
 def student_report(student, file_view, show_clinical: bool) -> bytes:
