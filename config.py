@@ -148,6 +148,19 @@ class Config:
     # Where `flask backup create` writes; keep it on another disk than the database, and never beside the keys.
     BACKUP_DIR = os.environ.get("BACKUP_DIR", str(BASE_DIR / "backups"))
 
+    # --- exports (app/exports, README "Exports") ---
+    # Files of export jobs (the district's XLSX of every response, research exports), removed after EXPORT_KEEP_HOURS.
+    EXPORT_DIR = os.environ.get("EXPORT_DIR", str(INSTANCE_DIR / "exports"))
+    EXPORT_KEEP_HOURS = int(os.environ.get("EXPORT_KEEP_HOURS", "24"))
+    # An XLSX export of more rows than this runs as a job (a ZIP's directory comes last: nothing can be sent before
+    # the whole file is built); CSV always streams.
+    EXPORT_XLSX_DIRECT_ROWS = int(os.environ.get("EXPORT_XLSX_DIRECT_ROWS", "20000"))
+    # The research export's pseudonyms: HMAC-SHA256 under this key, which is never in the database (production
+    # refuses research exports without it; development generates one into instance/).
+    RESEARCH_PSEUDONYM_KEY = os.environ.get("RESEARCH_PSEUDONYM_KEY")
+    # Rows whose quasi-identifiers are shared by fewer students than this are generalised or suppressed.
+    RESEARCH_MIN_GROUP = int(os.environ.get("RESEARCH_MIN_GROUP", "5"))
+
 
 class DevelopmentConfig(Config):
     DEBUG = False  # the demo serves like production would; set FLASK_DEBUG=1 to debug

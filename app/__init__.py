@@ -246,6 +246,14 @@ def _register_blueprints(app):
     from app.scales.views import bp as scales_bp
 
     app.register_blueprint(scales_bp)
+    _register_exports(app)
+
+
+def _register_exports(app):
+    """The district's exports: every response (streamed), the research export (issue 21)."""
+    from app.exports.views import bp as exports_bp
+
+    app.register_blueprint(exports_bp)
 
 
 def _register_setting_up(app):

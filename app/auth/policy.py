@@ -314,6 +314,8 @@ def can(user, action: str, obj=None) -> bool:
         return role in (Role.TEACHER, Role.DOCTOR, Role.ADMIN) and isinstance(obj, Student) and student_visible(user, obj.id)
     if action in SCALE_SETTINGS_ACTIONS:
         return can_manage_scales(user, action)
+    if action == "export_district_data":  # every response of the district, the research export (app/exports)
+        return role == Role.ADMIN
     return False
 
 
