@@ -16,7 +16,7 @@ from collections import defaultdict
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.audit.models import AuditEvent
 from app.core import clock
@@ -185,9 +185,23 @@ def test_a_request_without_purpose_or_approval_is_refused_and_writes_nothing(app
                       csrf=False).status_code == 400
 
 
-def test_only_the_admin_exports(study, client_factory):
-    for username in ("teacher", "doctor", "homeroom"):
+def test_only_the_admin_exports(app, study, client_factory):
+    admin = login_as(client_factory, "admin")
+    _export(admin)
+    with app.app_context():
+        job_id = db.session.scalar(select(ExportJob.id))
+    urls = [f"/admin/exports/{job_id}", f"/admin/exports/{job_id}/download", "/admin/exports"]
+    anonymous = client_factory()
+    for url in urls:
+        assert anonymous.get(url).headers["Location"].startswith("/login")
+    assert anonymous.post("/admin/exports/research", {"purpose": PURPOSE}).headers["Location"].startswith("/login")
+    for username in ("teacher", "doctor", "homeroom", "other_teacher"):
         staff = login_as(client_factory, username)
-        assert staff.get("/admin/exports").status_code == 404
+        for url in urls:
+            assert staff.get(url).status_code == 404
         assert staff.post("/admin/exports/research", {"purpose": PURPOSE, "approved_by": "x",
                                                       "approval_reference": "y"}).status_code == 404
+    assert admin.get(f"/admin/exports/{job_id + 1}").status_code == 404
+    assert admin.get(f"/admin/exports/{job_id + 1}/download").status_code == 404
+    with app.app_context():
+        assert db.session.scalar(select(func.count(ExportJob.id))) == 1
