@@ -1,5 +1,5 @@
 """The admin's export of a student's access log: who opened or changed the file, when, with what outcome."""
-from flask import Blueprint, Response, stream_with_context
+from flask import Blueprint, Response
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -33,12 +33,14 @@ def student_access_log(student_id):
              .outerjoin(User, User.id == AuditEvent.actor_id)
              .where(AuditEvent.student_id == student_id).order_by(AuditEvent.id))
 
+    engine = db.engine
+
     def rows():
         yield COLUMNS
-        for chunk in reading.chunks(query, 1000):
+        for chunk in reading.chunks(query, 1000, engine):
             yield from ([at.isoformat(), username or role, role, action, object_type, object_id or "", outcome]
                         for at, username, role, action, object_type, object_id, outcome in chunk)
 
     filename = f"access-log-{student_id}.csv"
-    return Response(stream_with_context(csv_stream(rows())), mimetype="text/csv",
+    return Response(csv_stream(rows()), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})

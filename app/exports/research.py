@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import distinct, select
+from sqlalchemy import BigInteger, cast, distinct, literal, select
 
 from app.core.spreadsheets import csv_bytes, write_csv
 from app.exports import reading
@@ -205,7 +205,7 @@ class Counter:
 def _rows(plan, pseudonym, n_items, counter, order_salt):
     # Rows grouped by student in an order that depends on this export (not the internal number, which follows the
     # roster's order), then by time.
-    multiplier = int(order_salt[:8], 16) | 1
+    multiplier = int(order_salt[:7], 16) | 1  # < 2**28: the product stays far inside a BIGINT
     query = (select(Response.student_id, School.district, School.level, ClassGroup.grade, ClassGroup.academic_year,
                     Response.submitted_at, Response.scale_code, Response.scale_version, Response.answers,
                     Score.total, Score.band, Score.risk, Score.flags, Score.subscales, Score.cutoff_profile,
@@ -214,7 +214,8 @@ def _rows(plan, pseudonym, n_items, counter, order_salt):
              .join(Student, Student.id == Response.student_id)
              .outerjoin(ClassGroup, ClassGroup.id == Response.class_group_id)
              .outerjoin(Score, Score.response_id == Response.id)
-             .order_by((Response.student_id * multiplier) % 2147483647, Response.student_id, Response.submitted_at,
+             .order_by((cast(Response.student_id, BigInteger) * literal(multiplier, BigInteger)) % 2147483647,
+                       Response.student_id, Response.submitted_at,
                        Response.id))
     sex_text = {"F": "F", "M": "M"}
     for chunk in reading.chunks(query, CHUNK):

@@ -1,6 +1,6 @@
 """The district admin's exports page: every response (CSV streamed, XLSX direct or as a job) and the research
 export (a job), each audited; downloads ask for the password again like every export."""
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, stream_with_context, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -10,7 +10,7 @@ from app.accounts.models import Role, User
 from app.audit import services as audit
 from app.auth import policy
 from app.core.args import id_arg
-from app.core.spreadsheets import copy_file_chunks, csv_stream, xlsx_stream
+from app.core.spreadsheets import copy_file_chunks, xlsx_stream
 from app.exports import jobs, responses, services
 from app.exports.forms import ResearchExportForm
 from app.exports.models import ExportJob, ExportKind
@@ -63,8 +63,8 @@ def responses_csv():
     audit.record(current_user, "export", "responses", None, detail={"format": "csv", "school_id": school_id})
     db.session.commit()
     n_items = responses.item_count(school_id)
-    body = csv_stream(_with_header(responses.header(n_items), responses.rows(n_items, school_id)))
-    return Response(stream_with_context(body), mimetype=CSV, headers=_attachment("responses.csv"))
+    body = responses.csv_body(n_items, school_id, db.engine)
+    return Response(body, mimetype=CSV, headers=_attachment("responses.csv"))
 
 
 def _with_header(header, rows):
@@ -89,8 +89,8 @@ def responses_xlsx():
     audit.record(current_user, "export", "responses", None, detail={"format": "xlsx", "school_id": school_id, "rows": total})
     db.session.commit()
     n_items = responses.item_count(school_id)
-    body = xlsx_stream("responses", _with_header(responses.header(n_items), responses.rows(n_items, school_id)))
-    return Response(stream_with_context(body), mimetype=XLSX, headers=_attachment("responses.xlsx"))
+    body = xlsx_stream("responses", _with_header(responses.header(n_items), responses.rows(n_items, school_id, db.engine)))
+    return Response(body, mimetype=XLSX, headers=_attachment("responses.xlsx"))
 
 
 @bp.post("/admin/exports/research")
