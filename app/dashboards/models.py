@@ -17,6 +17,9 @@ Index("ix_responses_student_scale_submitted", Response.student_id, Response.scal
 # campaign_id index alone PostgreSQL walks the primary key backwards through every other school's responses
 # (200 ms on a 20-school database, teacher dashboard bench); SQLite's index already ends in the rowid.
 Index("ix_responses_campaign_id_id", Response.campaign_id, Response.id)
+# A school's newest response (the teacher home's default campaign): 100 ms on a province's 5M responses through the
+# school_id index alone, instant through this one (bench/results/province.json).
+Index("ix_responses_school_id_submitted_at", Response.school_id, Response.submitted_at)
 # Follow-ups not done yet, by due date: the teacher home and its worklist; done ones are most rows and never read here.
 Index("ix_follow_ups_open_due_on", FollowUp.due_on, sqlite_where=FollowUp.done_at.is_(None),
       postgresql_where=FollowUp.done_at.is_(None))

@@ -1,5 +1,6 @@
 """Export jobs: exports too large to wait for (the district's XLSX of every response, the research export) are
-written by a background job to a file outside the database and downloaded from a link.
+written by a background job to a file outside the database and downloaded from a link. And an index for a school's
+newest response, which the teacher home reads (bench/README.md, "A province's data").
 
 Revision ID: 0a7a347d8f0e
 Revises: b5e2a7c41d09
@@ -47,9 +48,13 @@ def upgrade():
     with op.batch_alter_table('export_jobs', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_export_jobs_created_by_id'), ['created_by_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_export_jobs_status'), ['status'], unique=False)
+    with op.batch_alter_table('responses', schema=None) as batch_op:
+        batch_op.create_index('ix_responses_school_id_submitted_at', ['school_id', 'submitted_at'], unique=False)
 
 
 def downgrade():
+    with op.batch_alter_table('responses', schema=None) as batch_op:
+        batch_op.drop_index('ix_responses_school_id_submitted_at')
     with op.batch_alter_table('export_jobs', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_export_jobs_status'))
         batch_op.drop_index(batch_op.f('ix_export_jobs_created_by_id'))
