@@ -27,6 +27,7 @@ from sqlalchemy import BigInteger, cast, distinct, literal, select
 
 from app.core.spreadsheets import csv_bytes, write_csv
 from app.exports import reading
+from app.exports.responses import scale_codes
 from app.orgs.models import ClassGroup, School
 from app.orgs.school_year import academic_year
 from app.core import clock
@@ -243,7 +244,7 @@ def write_research_zip(job, path) -> dict:
 
     min_group = current_app.config["RESEARCH_MIN_GROUP"]
     registry = current_app.extensions["scales"]
-    codes = reading.scalars(select(distinct(Response.scale_code)))
+    codes = scale_codes()
     n_items = _max_items(registry, codes)
     plan = plan_generalisation(min_group)
     pseudonym = Pseudonyms(pseudonym_key(), job.pseudonym_salt)

@@ -8,14 +8,14 @@ the schools hold the identities.
 import re
 
 from flask import current_app
-from sqlalchemy import distinct, func, select
+from sqlalchemy import func, select
 
 from app.core import clock
 from app.core.spreadsheets import FORMULA_START, csv_stream
 from app.exports import reading
 from app.extensions import db
 from app.orgs.models import ClassGroup, School
-from app.screening.models import Response, Score
+from app.screening.models import Campaign, Response, Score
 
 CHUNK = 5_000
 FIXED = ["response_id", "school", "school_code", "district", "school_level", "academic_year", "grade", "class",
@@ -30,10 +30,19 @@ def count(school_id=None) -> int:
     return reading.scalar(_filtered(select(func.count(Response.id)), school_id))
 
 
+def scale_codes(school_id=None):
+    """The questionnaires that responses may name: those of the campaigns (a few thousand rows), not a DISTINCT
+    over every response (1.5 s of the first byte on 5M responses)."""
+    query = select(Campaign.scale_codes)
+    if school_id:
+        query = query.where(Campaign.school_id == school_id)
+    return sorted({code for codes in reading.scalars(query) for code in (codes or [])})
+
+
 def item_count(school_id=None) -> int:
     registry = current_app.extensions["scales"]
     most = 0
-    for code in reading.scalars(_filtered(select(distinct(Response.scale_code)), school_id)):
+    for code in scale_codes(school_id):
         try:
             most = max(most, registry.get(code).item_count)
         except Exception:  # noqa: BLE001 - a scale no longer shipped
