@@ -1,6 +1,7 @@
 """Export jobs: exports too large to wait for (the district's XLSX of every response, the research export) are
 written by a background job to a file outside the database and downloaded from a link. And an index for a school's
-newest response, which the teacher home reads (bench/README.md, "A province's data").
+newest response, which the teacher home reads, the alert sweep's open alerts not yet escalated, and the
+current enrolments per school (bench/README.md, "A province's data").
 
 Revision ID: 0a7a347d8f0e
 Revises: b5e2a7c41d09
@@ -50,9 +51,17 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_export_jobs_status'), ['status'], unique=False)
     with op.batch_alter_table('responses', schema=None) as batch_op:
         batch_op.create_index('ix_responses_school_id_submitted_at', ['school_id', 'submitted_at'], unique=False)
+    # The sweep on every dashboard load, and the district's current enrolments per school.
+    op.create_index('ix_alerts_unescalated_due_at', 'alerts', ['due_at'], unique=False,
+                    sqlite_where=sa.text("status = 'open' AND escalated_at IS NULL"),
+                    postgresql_where=sa.text("status = 'open' AND escalated_at IS NULL"))
+    op.create_index('ix_enrollments_current_school_id', 'enrollments', ['school_id'], unique=False,
+                    sqlite_where=sa.text('end_date IS NULL'), postgresql_where=sa.text('end_date IS NULL'))
 
 
 def downgrade():
+    op.drop_index('ix_enrollments_current_school_id', table_name='enrollments')
+    op.drop_index('ix_alerts_unescalated_due_at', table_name='alerts')
     with op.batch_alter_table('responses', schema=None) as batch_op:
         batch_op.drop_index('ix_responses_school_id_submitted_at')
     with op.batch_alter_table('export_jobs', schema=None) as batch_op:
