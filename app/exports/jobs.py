@@ -1,6 +1,6 @@
 """Export jobs: an export too large to wait for is written by a thread of the server to a file in EXPORT_DIR,
-and downloaded from its page once done. Files are removed after EXPORT_KEEP_HOURS (on every visit of the exports
-page and by `flask exports purge`). A job whose process stopped (a restart) is marked failed at the next visit
+and downloaded from its page once done. Files are removed after EXPORT_KEEP_HOURS (at the next visit of the exports
+page). A job whose process stopped (a restart) is marked failed at the next visit
 once it is older than that."""
 import logging
 import os
