@@ -161,6 +161,18 @@ class Config:
     FHIR_EXPORT_KEEP_HOURS = int(os.environ.get("FHIR_EXPORT_KEEP_HOURS", "24"))
     # Run an export in a thread of the worker that received it; 0 leaves it to `flask fhir run-exports` (cron).
     FHIR_EXPORT_THREADS = os.environ.get("FHIR_EXPORT_THREADS", "1") == "1"
+    # --- exports (app/exports, README "Exports") ---
+    # Files of export jobs (the district's XLSX of every response, research exports), removed after EXPORT_KEEP_HOURS.
+    EXPORT_DIR = os.environ.get("EXPORT_DIR", str(INSTANCE_DIR / "exports"))
+    EXPORT_KEEP_HOURS = int(os.environ.get("EXPORT_KEEP_HOURS", "24"))
+    # An XLSX export of more rows than this runs as a job (a ZIP's directory comes last: nothing can be sent before
+    # the whole file is built); CSV always streams.
+    EXPORT_XLSX_DIRECT_ROWS = int(os.environ.get("EXPORT_XLSX_DIRECT_ROWS", "20000"))
+    # The research export's pseudonyms: HMAC-SHA256 under this key, which is never in the database (production
+    # refuses research exports without it; development generates one into instance/).
+    RESEARCH_PSEUDONYM_KEY = os.environ.get("RESEARCH_PSEUDONYM_KEY")
+    # Rows whose quasi-identifiers are shared by fewer students than this are generalised or suppressed.
+    RESEARCH_MIN_GROUP = int(os.environ.get("RESEARCH_MIN_GROUP", "5"))
 
 
 class DevelopmentConfig(Config):

@@ -253,6 +253,7 @@ def _register_blueprints(app):
     _register_fhir(app)
     _register_committee(app)
     _register_live_alerts(app)
+    _register_exports(app)
 
 
 def _register_fhir(app):
@@ -281,6 +282,13 @@ def _register_live_alerts(app):
     from app.risk.live import bp as live_alerts_bp
 
     app.register_blueprint(live_alerts_bp)
+
+
+def _register_exports(app):
+    """The district's exports: every response (streamed), the research export (issue 21)."""
+    from app.exports.views import bp as exports_bp
+
+    app.register_blueprint(exports_bp)
 
 
 def _register_setting_up(app):

@@ -335,6 +335,8 @@ def can(user, action: str, obj=None) -> bool:
         return can_download_term_report(user, action, obj)
     if action in REGISTER_ACTIONS:
         return can_register(user, action, obj)
+    if action == "export_district_data":  # every response of the district, the research export (app/exports)
+        return role == Role.ADMIN
     return False
 
 

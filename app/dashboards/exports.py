@@ -4,7 +4,7 @@ Every export is audited (action "export"); the drill-down is a read of identifia
 """
 import io
 
-from flask import abort, render_template, request, send_file
+from flask import Response, abort, render_template, request, send_file
 from flask_login import current_user
 
 from app.accounts.models import Role
@@ -14,8 +14,8 @@ from app.core import clock
 from app.core.args import id_arg, int_arg, month_arg
 from app.dashboards.district_panels import district_dashboard
 from app.dashboards.doctor import doctor_dashboard
+from app.dashboards import tables
 from app.dashboards.suppress import every_count_shown
-from app.dashboards.tables import to_csv, to_xlsx
 from app.dashboards.teacher import drilldown, teacher_dashboard
 from app.dashboards.views import bp
 from app.extensions import db
@@ -47,8 +47,8 @@ def export_table(view, key, fmt):
         abort(404)
     audit.record(current_user, "export", "dashboard_table", None, detail={"view": view, "table": key, "format": fmt})
     db.session.commit()
-    body = to_csv(table) if fmt == "csv" else to_xlsx(table)
-    return send_file(io.BytesIO(body), mimetype=MIMETYPES[fmt], as_attachment=True, download_name=f"{key}.{fmt}")
+    return Response(tables.stream(table, fmt), mimetype=MIMETYPES[fmt],
+                    headers={"Content-Disposition": f'attachment; filename="{key}.{fmt}"'})
 
 
 @bp.get("/teacher/students")

@@ -1,7 +1,7 @@
 """A dashboard table: the numbers behind a chart, rendered as HTML, CSV and XLSX from one object."""
 from dataclasses import dataclass, field
 
-from app.core.spreadsheets import csv_bytes, xlsx_bytes
+from app.core.spreadsheets import csv_bytes, csv_stream, xlsx_bytes, xlsx_stream
 
 
 @dataclass
@@ -23,16 +23,31 @@ class Table:
         return self.links.get((r, c))
 
 
-def to_csv(table: Table) -> bytes:
+def _csv_rows(table):
     rows = [[str(c) for c in table.columns], *table.rows]
     if table.note:
         rows += [[], [str(table.note)]]
-    return csv_bytes(rows)
+    return rows
 
 
-def to_xlsx(table: Table) -> bytes:
+def _xlsx_rows(table):
     rows = [[str(table.title)], [str(c) for c in table.columns],
             *([v if isinstance(v, (int, float)) or v is None else str(v) for v in row] for row in table.rows)]
     if table.note:
         rows += [[], [str(table.note)]]
-    return xlsx_bytes(table.key or "data", rows)
+    return rows
+
+
+def to_csv(table: Table) -> bytes:
+    return csv_bytes(_csv_rows(table))
+
+
+def to_xlsx(table: Table) -> bytes:
+    return xlsx_bytes(table.key or "data", _xlsx_rows(table))
+
+
+def stream(table: Table, fmt: str):
+    """The table as chunks of bytes for a streamed download (app/core/spreadsheets.py keeps it formula-safe)."""
+    if fmt == "csv":
+        return csv_stream(_csv_rows(table))
+    return xlsx_stream(table.key or "data", _xlsx_rows(table))

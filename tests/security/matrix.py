@@ -750,6 +750,15 @@ ROUTES = [
     Route("register.settings", "POST", "update",
           staff(homeroom=NOT_FOUND, teacher=DONE, doctor=NOT_FOUND, admin=NOT_FOUND), data=_settings_form),
     Route("register.district", "GET", "read", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=OK)),
+    # --- the district's exports (app/exports, issue 21): only the admin -------------------------------------------
+    Route("exports.export_home", "GET", "read", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=OK)),
+    Route("exports.responses_csv", "GET", "export", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=OK)),
+    # Small enough to be written at once (EXPORT_XLSX_DIRECT_ROWS); the job path: tests/exports/test_response_export.py.
+    Route("exports.responses_xlsx", "POST", "export", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=OK)),
+    # A job runs in a thread and writes a file: proven with every role in the exports' own tests.
+    Route("exports.request_research", "POST", "export", {}, covered_by="tests/exports/test_research_export.py"),
+    Route("exports.export_job", "GET", "read", {}, covered_by="tests/exports/test_research_export.py"),
+    Route("exports.download_export", "GET", "export", {}, covered_by="tests/exports/test_research_export.py"),
 ]
 
 
