@@ -23,6 +23,7 @@ ALLOWED = {
     "PHQ", "GAD", "ASQ", "WHO", "SCARED", "CES", "DC", "PHQ-A", "XinQiao", "PDF", "CSV", "XLSX", "TOTP", "English",
     "APP", "ID", "URL", "Excel", "SMS", "DingTalk", "WeCom", "QR", "CES-DC", "Webhook",
     "FHIR", "NDJSON", "LOINC", "Bulk", "Data",  # HL7 FHIR and its Bulk Data format, by their names
+    "ZIP", "JSON",
     # Authenticator apps a teacher installs, by their names.
     "Google", "Microsoft", "Authenticator", "FreeOTP",
     "SEC",  # how a DingTalk signing secret begins, so the admin knows which one to paste
