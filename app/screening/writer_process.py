@@ -305,6 +305,9 @@ def serve(path: str, parent_pid: int, app_uri: str) -> None:
         os._exit(0)  # the master is gone, so are its workers: nothing waits for an answer any more
 
     threading.Thread(target=watch_parent, daemon=True, name="xinqiao-writer-parent").start()
+    # and at once where Linux can: the master's supervisor thread that started it lives as long as the master
+    from app.core.serving import die_with_parent
+    die_with_parent(parent_pid)
     logger.info("submission writer process %s ready on %s", os.getpid(), path)
     _Intake(listener, intake.Writer(app), app.extensions["scales"]).run()
 
@@ -364,10 +367,10 @@ class _Supervisor:
 
     def watch(self):
         pause = 1.0
-        while not self.stopping:
+        while True:  # never ends: a process this thread started dies with it (die_with_parent)
             time.sleep(pause)
             if self.stopping:
-                break
+                continue
             if self.process.poll() is None:
                 if self._alive():
                     continue
