@@ -1,5 +1,6 @@
 """Staying up (issue 20): a server started again at once after its master was killed gets its port; a body cut
 short is refused and stores nothing; slow clients do not take every request thread."""
+import json
 import os
 import signal
 import socket
@@ -63,3 +64,35 @@ def test_a_server_started_again_at_once_after_its_master_was_killed_gets_its_por
         if second is not None:
             second.stop()
         first.stop()  # the process group: anything of the first server still there
+
+
+def _rows(app, key):
+    from sqlalchemy import func, select
+
+    from app.extensions import db
+    from app.screening.models import Response
+
+    with app.app_context():
+        count = db.session.scalar(select(func.count(Response.id)).where(Response.idempotency_key == key))
+        db.session.remove()
+    return count
+
+
+@pytest.mark.slow
+def test_a_body_shorter_than_its_content_length_is_refused_and_stores_nothing(app, whole_class, live_gunicorn):
+    live_gunicorn.start()
+    body = submission(whole_class, "PHQ-9", PHQ9_LOW)
+    raw = json.dumps(body).encode()
+    with socket.create_connection(("127.0.0.1", live_gunicorn.port), timeout=30) as sock:
+        # the JSON is whole; the 40 bytes of the declared length that never come would be whitespace
+        sock.sendall(b"POST /api/v1/responses HTTP/1.1\r\nHost: school\r\nContent-Type: application/json\r\n"
+                     b"Accept: application/json\r\nAuthorization: Bearer " + whole_class.tokens[0].encode() +
+                     b"\r\nContent-Length: %d\r\n\r\n" % (len(raw) + 40) + raw)
+        sock.shutdown(socket.SHUT_WR)  # the phone's connection half-closes
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 400"), answer[:200]
+    assert _rows(app, body["idempotency_key"]) == 0
+    # the whole body, sent again, is stored
+    assert request(live_gunicorn.port, "POST", "/api/v1/responses", body, token=whole_class.tokens[0])[0] == 201
