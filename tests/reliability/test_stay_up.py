@@ -2,8 +2,10 @@
 short is refused and stores nothing; slow clients do not take every request thread."""
 import json
 import os
+import random
 import signal
 import socket
+import threading
 import time
 
 import pytest
@@ -96,3 +98,79 @@ def test_a_body_shorter_than_its_content_length_is_refused_and_stores_nothing(ap
     assert _rows(app, body["idempotency_key"]) == 0
     # the whole body, sent again, is stored
     assert request(live_gunicorn.port, "POST", "/api/v1/responses", body, token=whole_class.tokens[0])[0] == 201
+
+
+class SlowClients:
+    """`count` connections that send a request's head a line at a time, a line every 1–3 s, for ever: each one
+    the server closes is opened again (as an attacker, or a crowd of very bad phones, would)."""
+
+    def __init__(self, port, count):
+        self.port, self.count, self.closed_by_server = port, count, 0
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _open(self):
+        sock = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+        sock.setblocking(False)
+        sock.send(b"POST /api/v1/student-sessions HTTP/1.1\r\n")
+        return sock
+
+    def _run(self):
+        rng = random.Random(7)
+        slots = [[self._open(), time.monotonic() + rng.uniform(1, 3)] for _ in range(self.count)]
+        while not self.stop.is_set():
+            now = time.monotonic()
+            for slot in slots:
+                if slot[1] > now:
+                    continue
+                try:
+                    closed = slot[0].recv(4096) == b""
+                except BlockingIOError:
+                    closed = False
+                except OSError:
+                    closed = True
+                try:
+                    if not closed:
+                        slot[0].send(b"X-Slow-%d: %s\r\n" % (rng.randrange(10**6), b"z" * 20))
+                except OSError:
+                    closed = True
+                if closed:
+                    self.closed_by_server += 1
+                    slot[0].close()
+                    slot[0] = self._open()
+                slot[1] = now + rng.uniform(1, 3)
+            time.sleep(0.05)
+        for sock, _ in slots:
+            sock.close()
+
+    def __enter__(self):
+        self.thread.start()
+        time.sleep(3)  # every slow connection has begun its head
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join(timeout=30)
+
+
+@pytest.mark.slow
+def test_seventy_slow_clients_do_not_stop_a_class_from_submitting(app, whole_class, live_gunicorn):
+    live_gunicorn.start()  # 2 workers of 4 request threads each: 70 slow clients are far more than its threads
+    with SlowClients(live_gunicorn.port, 70):
+        answers = []
+
+        def student(i):
+            body = submission(whole_class, "PHQ-9", PHQ9_LOW)
+            try:
+                answers.append(request(live_gunicorn.port, "POST", "/api/v1/responses", body,
+                                       token=whole_class.tokens[i], timeout=30)[0])
+            except OSError as exc:
+                answers.append(repr(exc))
+
+        students = [threading.Thread(target=student, args=(i,)) for i in range(20)]
+        for thread in students:
+            thread.start()
+        for thread in students:
+            thread.join()
+    assert answers == [201] * 20
+    assert "Worker exiting" not in live_gunicorn.log()
