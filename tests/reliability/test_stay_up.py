@@ -2,7 +2,6 @@
 short is refused and stores nothing; slow clients do not take every request thread."""
 import json
 import os
-import random
 import signal
 import socket
 import threading
@@ -12,6 +11,7 @@ import pytest
 
 from tests.reliability.conftest import PHQ9_LOW, submission
 from tests.reliability.server import LiveGunicorn, request
+from tests.reliability.slow_clients import SlowClients
 
 
 def _children(pid):
@@ -98,59 +98,6 @@ def test_a_body_shorter_than_its_content_length_is_refused_and_stores_nothing(ap
     assert _rows(app, body["idempotency_key"]) == 0
     # the whole body, sent again, is stored
     assert request(live_gunicorn.port, "POST", "/api/v1/responses", body, token=whole_class.tokens[0])[0] == 201
-
-
-class SlowClients:
-    """`count` connections that send a request's head a line at a time, a line every 1–3 s, for ever: each one
-    the server closes is opened again (as an attacker, or a crowd of very bad phones, would)."""
-
-    def __init__(self, port, count):
-        self.port, self.count, self.closed_by_server = port, count, 0
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _open(self):
-        sock = socket.create_connection(("127.0.0.1", self.port), timeout=5)
-        sock.setblocking(False)
-        sock.send(b"POST /api/v1/student-sessions HTTP/1.1\r\n")
-        return sock
-
-    def _run(self):
-        rng = random.Random(7)
-        slots = [[self._open(), time.monotonic() + rng.uniform(1, 3)] for _ in range(self.count)]
-        while not self.stop.is_set():
-            now = time.monotonic()
-            for slot in slots:
-                if slot[1] > now:
-                    continue
-                try:
-                    closed = slot[0].recv(4096) == b""
-                except BlockingIOError:
-                    closed = False
-                except OSError:
-                    closed = True
-                try:
-                    if not closed:
-                        slot[0].send(b"X-Slow-%d: %s\r\n" % (rng.randrange(10**6), b"z" * 20))
-                except OSError:
-                    closed = True
-                if closed:
-                    self.closed_by_server += 1
-                    slot[0].close()
-                    slot[0] = self._open()
-                slot[1] = now + rng.uniform(1, 3)
-            time.sleep(0.05)
-        for sock, _ in slots:
-            sock.close()
-
-    def __enter__(self):
-        self.thread.start()
-        time.sleep(3)  # every slow connection has begun its head
-        return self
-
-    def __exit__(self, *exc):
-        self.stop.set()
-        self.thread.join(timeout=30)
 
 
 @pytest.mark.slow
