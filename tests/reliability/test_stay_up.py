@@ -103,7 +103,7 @@ def test_a_body_shorter_than_its_content_length_is_refused_and_stores_nothing(ap
 @pytest.mark.slow
 def test_seventy_slow_clients_do_not_stop_a_class_from_submitting(app, whole_class, live_gunicorn):
     live_gunicorn.start()  # 2 workers of 4 request threads each: 70 slow clients are far more than its threads
-    with SlowClients(live_gunicorn.port, 70):
+    with SlowClients(live_gunicorn.port, 70) as slow:
         answers = []
 
         def student(i):
@@ -119,5 +119,10 @@ def test_seventy_slow_clients_do_not_stop_a_class_from_submitting(app, whole_cla
             thread.start()
         for thread in students:
             thread.join()
+        # and the server cuts off a head that has not arrived in its time (gunicorn's own worker never does)
+        stop_at = time.monotonic() + 90
+        while slow.closed_by_server < 70:
+            assert time.monotonic() < stop_at, f"only {slow.closed_by_server} slow clients cut off"
+            time.sleep(0.5)
     assert answers == [201] * 20
     assert "Worker exiting" not in live_gunicorn.log()
