@@ -33,6 +33,7 @@ import selectors
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -56,12 +57,42 @@ GATHER_SECONDS = 0.001
 RECONNECT_SECONDS = 1.0                     # between attempts to reach a process that did not answer
 # How long a request thread waits for the process's answer before it stores the submission itself. A batch
 # takes milliseconds; a process that takes this long is stopped, swapping or stuck behind a lock.
-ANSWER_SECONDS = float(os.environ.get("XINQIAO_WRITER_ANSWER_SECONDS", "3"))
+ANSWER_SECONDS = float(os.environ.get("XINQIAO_WRITER_ANSWER_SECONDS", "2"))
 AWAY_SECONDS = 5.0                          # after a missed answer, the worker stores itself this long
 # The master kills a process that has answered its pings before and then not for this long, and starts another.
-HANG_SECONDS = float(os.environ.get("XINQIAO_WRITER_HANG_SECONDS", "4"))
+HANG_SECONDS = float(os.environ.get("XINQIAO_WRITER_HANG_SECONDS", "3"))
 PING, PONG = marshal.dumps(("ping",)), marshal.dumps(("pong",))
 MAX_MESSAGE = 64 * 1024                     # a questionnaire is ~0.3 kB; anything bigger is stored by the worker
+
+
+def _stuck(pid, window=1.0) -> bool:
+    """Whether process `pid` is stopped, gone, or used no CPU at all for `window` seconds: hung, not merely slow.
+
+    On a machine short of CPU the writer can take seconds to answer while it works; killing it or passing it
+    by then only adds work (the soak test saw exactly that). A stopped process, or one waiting for seconds
+    on something that never comes, is what the deadline and the heartbeat are for.
+    """
+    def sample():
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        return fields[0], int(fields[11]) + int(fields[12])  # state; user + system CPU time in ticks
+
+    try:
+        state, before = sample()
+        if state in "TtZX":
+            return True
+        time.sleep(window)
+        state, after = sample()
+    except (OSError, ValueError, IndexError):
+        return not os.path.exists(f"/proc/{pid}")  # no /proc (not Linux): only the deadline decides
+    return state in "TtZX" or after == before
+
+
+def _peer_pid(sock):
+    """The pid of the process at the other end of a Unix socket (Linux), or None."""
+    try:
+        return struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))[0]
+    except (AttributeError, OSError, struct.error):
+        return None
 
 
 def _socket() -> socket.socket:
@@ -98,7 +129,7 @@ class RemoteWriter:
 
     def __init__(self, path: str, local: intake.Writer):
         self.path, self.local = path, local
-        self._thread = threading.local()  # .connection: (pid, socket, epoch) of this request thread
+        self._thread = threading.local()  # .connection: (pid, socket, epoch, writer's pid) of this request thread
         self._away_until = 0.0            # until then this worker's requests store themselves
         self._epoch = 0                   # connections made before the last missed answer are not used again
 
@@ -124,12 +155,7 @@ class RemoteWriter:
                 self._close()
         else:
             return self.local.submit(sub, timeout)
-        try:
-            answer = sock.recv(MAX_MESSAGE)
-        except TimeoutError:
-            answer = None
-        except OSError:
-            answer = b""
+        answer = self._answer(sock, started, deadline, timeout)
         if not answer:
             # Stopped, stuck or gone, perhaps with the submission stored: this worker stores it (once, by its
             # key) and keeps away from the process for a while; the master restarts a process that hangs.
@@ -147,6 +173,21 @@ class RemoteWriter:
         if isinstance(outcome, BaseException):
             raise outcome
         return outcome
+
+    def _answer(self, sock, started, deadline, timeout):
+        """The process's answer; None when it is stopped or stuck (or the request's time is up), b"" when it went away.
+        Past the deadline a process that is still working (on a machine short of CPU) is waited for."""
+        while True:
+            try:
+                return sock.recv(MAX_MESSAGE)
+            except TimeoutError:
+                pid = self._thread.connection[3] if getattr(self._thread, "connection", None) else None
+                left = timeout - (time.monotonic() - started)
+                if pid is None or left <= 1.0 or _stuck(pid):
+                    return None
+                sock.settimeout(max(0.1, min(deadline, left - 1.0)))
+            except OSError:
+                return b""
 
     def _give_up_on_process(self, why):
         self._epoch += 1
@@ -170,7 +211,7 @@ class RemoteWriter:
             self._away_until = time.monotonic() + RECONNECT_SECONDS
             logger.warning("submission writer process not reachable at %s: storing in this worker", self.path)
             return None
-        self._thread.connection = (os.getpid(), sock, self._epoch)
+        self._thread.connection = (os.getpid(), sock, self._epoch, _peer_pid(sock))
         return sock
 
     def _close(self):
@@ -372,12 +413,12 @@ class _Supervisor:
             if self.stopping:
                 continue
             if self.process.poll() is None:
-                if self._alive():
-                    continue
+                if self._alive() or not _stuck(self.process.pid):
+                    continue  # answering, or working on a machine short of CPU: not hung
                 # Stopped (SIGSTOP), deadlocked or swapping: the workers already store themselves; killing it
                 # releases the database locks it may hold, so that they can.
-                self.log.error("the submission writer process %s did not answer for %.0f s; ending it and starting "
-                               "another", self.process.pid, HANG_SECONDS)
+                self.log.error("the submission writer process %s did not answer for %.0f s and is stopped or stuck; "
+                               "ending it and starting another", self.process.pid, HANG_SECONDS)
                 self.process.kill()
                 self.process.wait()
             else:
