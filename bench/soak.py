@@ -60,7 +60,8 @@ def seed(database_url, students):
         school = School(name="Soak Middle School", level=SchoolLevel.MIDDLE, district="S")
         db.session.add(school)
         db.session.flush()
-        teacher = accounts.create_user("soak.teacher", "Soak Teacher", "Soak-password-2026", Role.TEACHER, school=school)
+        teacher = accounts.create_user("soak.teacher", "Soak Teacher", "Soak-password-2026", Role.TEACHER,
+                                       school=school)
         classes, people = [], []
         for c in range((students + 49) // 50):
             cls = ClassGroup(school_id=school.id, academic_year="2026-2027", grade=7 + c % 3, name=f"Soak {c}")
@@ -77,17 +78,17 @@ def seed(database_url, students):
             db.session.add(Consent(student_id=st.id, kind=ConsentKind.SCREENING, granted=True,
                                    recorded_by_id=teacher.id, recorded_at=clock.now(), note="soak"))
             people.append((st.student_number, st.birth_date.isoformat()))
-        campaign = screening.launch_campaign(school, classes, SCALES, "Soak", clock.now() + timedelta(days=1), by=teacher)
+        campaign = screening.launch_campaign(school, classes, SCALES, "Soak", clock.now() + timedelta(days=1),
+                                             by=teacher)
         db.session.commit()
         registry = screening.registry()
-        scales = {code: (registry.get(code).version, [[o.value for o in item.options] for item in registry.get(code).items])
-                  for code in SCALES}
+        scales = {code: (registry.get(code).version,
+                         [[o.value for o in item.options] for item in registry.get(code).items]) for code in SCALES}
         return {"session_code": campaign.session_code, "students": people, "scales": scales}
 
 
 def _answers(rng, options):
-    values = [opts[0] if rng.random() < 0.6 else rng.choice(opts) for opts in options]
-    return values
+    return [opts[0] if rng.random() < 0.6 else rng.choice(opts) for opts in options]
 
 
 # --- the phones --------------------------------------------------------------------------------------------
