@@ -40,7 +40,7 @@ DOUBLE_TAP_RATE = 0.05  # the student taps "submit" twice: the same submission t
 
 # --- the school ------------------------------------------------------------------------------------------
 
-def seed(database_url, students):
+def seed(database_url, students, checkpoints):
     """A school of `students` in classes of 50, their consent, one open session with six questionnaires."""
     from flask_migrate import upgrade
 
@@ -53,7 +53,7 @@ def seed(database_url, students):
     from app.screening import services as screening
     from app.students.models import Consent, ConsentKind, Enrollment, EnrollmentReason, Sex, Student
 
-    app = create_app("production", SQLALCHEMY_DATABASE_URI=database_url)
+    app = create_app("production", SQLALCHEMY_DATABASE_URI=database_url, AUDIT_CHECKPOINT_DIR=checkpoints)
     with app.app_context():
         upgrade()
         today = clock.today()
@@ -259,7 +259,7 @@ def fault_schedule(server, minutes, log):
 
 # --- the checks ---------------------------------------------------------------------------------------------
 
-def check(database_url, acked):
+def check(database_url, acked, checkpoints):
     from sqlalchemy import func, select
 
     from app import create_app
@@ -268,7 +268,7 @@ def check(database_url, acked):
     from app.risk.models import Alert
     from app.screening.models import Response, Score
 
-    app = create_app("production", SQLALCHEMY_DATABASE_URI=database_url)
+    app = create_app("production", SQLALCHEMY_DATABASE_URI=database_url, AUDIT_CHECKPOINT_DIR=checkpoints)
     with app.app_context():
         stored_keys = {}
         for key, count in db.session.execute(select(Response.idempotency_key, func.count(Response.id))
@@ -286,7 +286,7 @@ def check(database_url, acked):
                 "lost": sum(1 for key in acked if key not in stored_keys),
                 "doubled": sum(1 for count in stored_keys.values() if count > 1) + per_questionnaire,
                 "unscored": unscored, "critical_without_alert": len(critical - alerted),
-                "audit_chain_problems": len(problems)}
+                "audit_chain_problems": len(problems), "audit_chain_first_problems": [str(p) for p in problems[:3]]}
 
 
 def _stretches(times, faults):
@@ -308,8 +308,10 @@ def _ms(values, q):
 
 def run_engine(name, database_url, work, students, minutes):
     print(f"[soak] {name}: seeding {students} students", flush=True)
-    school = seed(database_url, students)
+    checkpoints = str(work / f"checkpoints-{name}")  # each engine's chain has its own checkpoints
+    school = seed(database_url, students, checkpoints)
     env = engine_env(work, database_url, os.environ["SECRET_KEY"], os.environ["CLINICAL_DATA_KEYS"])
+    env["AUDIT_CHECKPOINT_DIR"] = checkpoints
     env["BENCH_GUNICORN_CONF"] = str(ROOT / "gunicorn.conf.py")  # `make run`'s server, its writer process
     load_at_start = [round(x, 2) for x in os.getloadavg()]
     server = Server("wsgi:app", env)
@@ -321,7 +323,7 @@ def run_engine(name, database_url, work, students, minutes):
     finally:
         server.stop()
     longest, longest_at, around = _stretches(morning.ack_times, faults)
-    stored = check(database_url, morning.acked)
+    stored = check(database_url, morning.acked, checkpoints)
     out = {
         "engine": name, "students": students, "minutes": minutes,
         "load_average_at_start": load_at_start, "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
@@ -376,8 +378,7 @@ def main():
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="xinqiao-soak-"))
     os.environ.update(XINQIAO_INSTANCE_DIR=str(work), SECRET_KEY=os.urandom(24).hex(),
-                      CLINICAL_DATA_KEYS=Fernet.generate_key().decode(), AUDIT_KEYS=os.urandom(32).hex(),
-                      AUDIT_CHECKPOINT_DIR=str(work / "checkpoints"))
+                      CLINICAL_DATA_KEYS=Fernet.generate_key().decode(), AUDIT_KEYS=os.urandom(32).hex())
     results = {"when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "machine": machine(),
                "command": f"make soak SOAK_ARGS='--minutes {args.minutes:g} --students {args.students}'",
                "engines": {}}

@@ -60,7 +60,7 @@ RECONNECT_SECONDS = 1.0                     # between attempts to reach a proces
 ANSWER_SECONDS = float(os.environ.get("XINQIAO_WRITER_ANSWER_SECONDS", "2"))
 AWAY_SECONDS = 5.0                          # after a missed answer, the worker stores itself this long
 # The master kills a process that has answered its pings before and then not for this long, and starts another.
-HANG_SECONDS = float(os.environ.get("XINQIAO_WRITER_HANG_SECONDS", "3"))
+HANG_SECONDS = float(os.environ.get("XINQIAO_WRITER_HANG_SECONDS", "2"))
 PING, PONG = marshal.dumps(("ping",)), marshal.dumps(("pong",))
 MAX_MESSAGE = 64 * 1024                     # a questionnaire is ~0.3 kB; anything bigger is stored by the worker
 
