@@ -8,7 +8,7 @@ PORT ?= 5000
 PYTEST_ARGS ?= -n 2
 export FLASK_APP := wsgi
 
-.PHONY: run test test-pg bench install install-dev translations extract-messages clean
+.PHONY: run test test-pg bench soak install install-dev translations extract-messages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,11 @@ test-pg: install-dev
 
 bench: install-dev
 	$(BIN)/python -m bench.run
+
+# A whole school's morning with faults on a schedule, on SQLite and PostgreSQL: bench/results/soak.json (bench/README.md).
+# Not part of `make test`: a real morning takes 20 minutes per engine. SOAK_ARGS="--minutes 6" for a shorter one.
+soak: install-dev
+	$(BIN)/python -m bench.soak $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -91,7 +91,15 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     _register_cli(app)
     _register_template_helpers(app)
     _trust_proxies(app)
+    _refuse_cut_bodies(app)
     return app
+
+
+def _refuse_cut_bodies(app):
+    """A body that ends before its Content-Length is a 400, not a shorter body (app/core/whole_body.py)."""
+    from app.core.whole_body import refuse_cut_bodies
+
+    app.wsgi_app = refuse_cut_bodies(app.wsgi_app)
 
 
 def _trust_proxies(app):

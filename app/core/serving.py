@@ -4,10 +4,12 @@ Each worker listens on its own socket; each server has its own control socket; t
 are written to a directory of this server's own.
 """
 import atexit
+import ctypes
 import glob
 import os
 import re
 import shutil
+import signal
 import socket
 import sys
 import tempfile
@@ -118,3 +120,31 @@ def _remove_stale_metrics_directories():
             shutil.rmtree(directory, ignore_errors=True)
         except (ValueError, OSError):
             continue
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def post_fork(server, worker):
+    """In each new worker: die with the master (gunicorn.conf.py's hook)."""
+    die_with_parent(worker.ppid)
+
+
+def die_with_parent(parent_pid: int) -> bool:
+    """Ask Linux to SIGKILL this process the moment its parent dies; whether it could.
+
+    A gunicorn worker whose master was killed (the OOM killer, `kill -9`) notices only at its next loop, then
+    serves its requests in flight for the whole graceful timeout, holding the listening port: a server
+    started again at once could not bind ("Connection in use") or, with SO_REUSEPORT, shared the port with
+    orphans whose writer process was gone. Nothing is lost by dying at once: a request not yet answered was
+    not acknowledged, and the client sends it again with its key.
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+            return False
+    except (OSError, AttributeError):  # not Linux: the worker's own parent check remains
+        return False
+    if os.getppid() != parent_pid:  # the parent died before the request was made
+        os._exit(0)
+    return True

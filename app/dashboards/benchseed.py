@@ -29,7 +29,7 @@ from app.orgs.models import ClassGroup, Hospital, Partnership, School
 from app.orgs.school_year import academic_year
 from app.risk.models import Alert
 from app.screening.models import Campaign, CampaignParticipant, Response, Score, campaign_classes
-from app.students.models import Enrollment, Student
+from app.students.models import Consent, ConsentKind, Enrollment, Student
 
 logger = logging.getLogger(__name__)
 bench_cli = AppGroup("bench", help="Benchmark data (never on a production database).")
@@ -84,7 +84,7 @@ def seed(students: int, responses: int, schools: int, rng_seed=0, echo=print):
     now = clock.now().replace(microsecond=0)
     today = clock.today()
     ids = Ids([School, ClassGroup, Student, Enrollment, Campaign, Response, Score, Alert, Referral, Assessment,
-               ReturnDecision, FollowUp, CampaignParticipant, User, Hospital, Partnership])
+               ReturnDecision, FollowUp, CampaignParticipant, User, Hospital, Partnership, Consent])
     password = hash_password(BENCH_PASSWORD)
     tag = ids.next["schools"]
     hospital = Hospital(name=f"Bench hospital {tag}")
@@ -125,6 +125,11 @@ def seed(students: int, responses: int, schools: int, rng_seed=0, echo=print):
         first_enr = ids.take(Enrollment, per_school)
         _bulk(Enrollment.__table__, ("id", "student_id", "school_id", "class_group_id", "start_date", "end_date", "reason"),
               [(first_enr + i, int(s), school.id, int(student_class[i]), today - timedelta(days=420), None, "admission")
+               for i, s in enumerate(student_ids)])
+        # every guardian consented to screening: without it a student cannot join a session (nor be stored)
+        first_consent = ids.take(Consent, per_school)
+        _bulk(Consent.__table__, ("id", "student_id", "kind", "granted", "recorded_by_id", "recorded_at", "note"),
+              [(first_consent + i, int(s), ConsentKind.SCREENING, True, teacher.id, now - timedelta(days=420), "bench")
                for i, s in enumerate(student_ids)])
         trait = rng.beta(1.2, 6.0, per_school)
         resp_rows, score_rows, alert_rows, ref_rows, ass_rows, dec_rows, fu_rows = [], [], [], [], [], [], []
@@ -232,7 +237,7 @@ def seed(students: int, responses: int, schools: int, rng_seed=0, echo=print):
     if db.session.connection().dialect.name == "postgresql":
         for table in ("schools", "class_groups", "students", "enrollments", "campaigns", "responses", "scores", "alerts",
                       "referrals", "assessments", "return_decisions", "follow_ups", "campaign_participants", "users",
-                      "hospitals", "partnerships"):
+                      "hospitals", "partnerships", "consents"):
             db.session.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                                     f"(SELECT coalesce(max(id), 1) FROM {table}))"))
         db.session.commit()

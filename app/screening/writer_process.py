@@ -13,10 +13,14 @@ hand-off's main cost: the woken thread takes the CPU from the waker, which canno
 (bench/README.md, round 5). The process itself is one thread: it reads whatever the connections sent while
 it was storing the last batch, stores that as the next batch, and replies on each connection.
 
-The process is a speed-up, never a single point of failure: a worker that cannot reach it stores with its
-own writer thread, and a request whose connection breaks is answered "not stored, try again" (the client
-retries with the same key, which stores the submission once or returns the stored row). The rules, the
-transaction and the unique indexes are intake's, whichever process runs them.
+The process is a speed-up, never a single point of failure, whether it dies or hangs: a worker that cannot
+reach it, whose connection breaks, or that gets no answer within ANSWER_SECONDS stores with its own writer
+thread, and for AWAY_SECONDS all that worker's requests do. A submission the process got but did not answer
+may be stored by both: the unique index on the idempotency key stores it once, and the second writer answers
+with the stored row. The master pings the process every second (a stopped process still accepts connections,
+so only an answer shows it is alive); one that does not answer within HANG_SECONDS is killed, which releases
+the database locks it held, and started again. The rules, the transaction and the unique indexes are
+intake's, whichever process runs them.
 
 Wire format: Unix SOCK_SEQPACKET messages (each arrives whole, or not at all), one `marshal`led tuple of
 plain values each (unlike pickle, reading one never runs code). The socket lives in a directory only the
@@ -29,6 +33,7 @@ import selectors
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -50,7 +55,44 @@ APP_ENV = "XINQIAO_WRITER_APP"              # the app gunicorn serves, e.g. "wsg
 # and 1 ms more per answer is nothing next to a student's minutes (bench/README.md, round 4).
 GATHER_SECONDS = 0.001
 RECONNECT_SECONDS = 1.0                     # between attempts to reach a process that did not answer
+# How long a request thread waits for the process's answer before it stores the submission itself. A batch
+# takes milliseconds; a process that takes this long is stopped, swapping or stuck behind a lock.
+ANSWER_SECONDS = float(os.environ.get("XINQIAO_WRITER_ANSWER_SECONDS", "2"))
+AWAY_SECONDS = 5.0                          # after a missed answer, the worker stores itself this long
+# The master kills a process that has answered its pings before and then not for this long, and starts another.
+HANG_SECONDS = float(os.environ.get("XINQIAO_WRITER_HANG_SECONDS", "2"))
+PING, PONG = marshal.dumps(("ping",)), marshal.dumps(("pong",))
 MAX_MESSAGE = 64 * 1024                     # a questionnaire is ~0.3 kB; anything bigger is stored by the worker
+
+
+def _stuck(pid, window=1.0) -> bool:
+    """Whether process `pid` is stopped, gone, or used no CPU at all for `window` seconds: hung, not merely slow.
+
+    On a machine short of CPU the writer can take seconds to answer while it works; killing it or passing it
+    by then only adds work (the soak test saw exactly that). A stopped process, or one waiting for seconds
+    on something that never comes, is what the deadline and the heartbeat are for.
+    """
+    def sample():
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        return fields[0], int(fields[11]) + int(fields[12])  # state; user + system CPU time in ticks
+
+    try:
+        state, before = sample()
+        if state in "TtZX":
+            return True
+        time.sleep(window)
+        state, after = sample()
+    except (OSError, ValueError, IndexError):
+        return not os.path.exists(f"/proc/{pid}")  # no /proc (not Linux): only the deadline decides
+    return state in "TtZX" or after == before
+
+
+def _peer_pid(sock):
+    """The pid of the process at the other end of a Unix socket (Linux), or None."""
+    try:
+        return struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))[0]
+    except (AttributeError, OSError, struct.error):
+        return None
 
 
 def _socket() -> socket.socket:
@@ -83,26 +125,29 @@ def _submission_message(sub) -> bytes:
 
 class RemoteWriter:
     """Sends a submission to the writer process on the request thread's own connection and waits there for the
-    answer; stores locally when the process is away."""
+    answer, at most ANSWER_SECONDS; stores locally when the process is away, broken or silent."""
 
     def __init__(self, path: str, local: intake.Writer):
         self.path, self.local = path, local
-        self._thread = threading.local()  # .connection: (pid, socket) of this request thread
-        self._next_try = 0.0
+        self._thread = threading.local()  # .connection: (pid, socket, epoch, writer's pid) of this request thread
+        self._away_until = 0.0            # until then this worker's requests store themselves
+        self._epoch = 0                   # connections made before the last missed answer are not used again
 
     def submit(self, sub: intake.Submission, timeout: float) -> intake.Receipt:
+        started = time.monotonic()
         try:
             message = _submission_message(sub)
         except ValueError:  # answers marshal cannot carry: not valid answers for any scale
             return self.local.submit(sub, timeout)
         if len(message) > MAX_MESSAGE:
             return self.local.submit(sub, timeout)
+        deadline = min(ANSWER_SECONDS, timeout)
         for _attempt in (1, 2):
             sock = self._connection()
             if sock is None:
                 return self.local.submit(sub, timeout)
             try:
-                sock.settimeout(timeout)
+                sock.settimeout(deadline)
                 sock.send(message)
                 break
             except OSError:
@@ -110,14 +155,16 @@ class RemoteWriter:
                 self._close()
         else:
             return self.local.submit(sub, timeout)
-        try:
-            answer = sock.recv(MAX_MESSAGE)
-        except OSError as exc:  # the timeout too: whatever it did with the submission, this thread stops waiting
-            self._close()
-            raise intake.SubmissionTimeout("no answer from the submission writer process") from exc
+        answer = self._answer(sock, started, deadline, timeout)
         if not answer:
+            # Stopped, stuck or gone, perhaps with the submission stored: this worker stores it (once, by its
+            # key) and keeps away from the process for a while; the master restarts a process that hangs.
             self._close()
-            raise intake.NotStored("the submission writer process went away")
+            self._give_up_on_process("did not answer within %.1f s" % deadline if answer is None else "went away")
+            remaining = timeout - (time.monotonic() - started)
+            if remaining <= 0:
+                raise intake.SubmissionTimeout("no answer from the submission writer process")
+            return self.local.submit(sub, remaining)
         key, kind, *rest = marshal.loads(answer)
         if key != sub.idempotency_key:  # never someone else's receipt
             self._close()
@@ -127,22 +174,44 @@ class RemoteWriter:
             raise outcome
         return outcome
 
+    def _answer(self, sock, started, deadline, timeout):
+        """The process's answer; None when it is stopped or stuck (or the request's time is up), b"" when it went away.
+        Past the deadline a process that is still working (on a machine short of CPU) is waited for."""
+        while True:
+            try:
+                return sock.recv(MAX_MESSAGE)
+            except TimeoutError:
+                pid = self._thread.connection[3] if getattr(self._thread, "connection", None) else None
+                left = timeout - (time.monotonic() - started)
+                if pid is None or left <= 1.0 or _stuck(pid):
+                    return None
+                sock.settimeout(max(0.1, min(deadline, left - 1.0)))
+            except OSError:
+                return b""
+
+    def _give_up_on_process(self, why):
+        self._epoch += 1
+        self._away_until = time.monotonic() + AWAY_SECONDS
+        logger.warning("submission writer process %s: storing in this worker for %.0f s", why, AWAY_SECONDS)
+
     def _connection(self):
-        known = getattr(self._thread, "connection", None)
-        if known is not None and known[0] == os.getpid():  # after gunicorn's fork the parent's is not ours
-            return known[1]
-        if time.monotonic() < self._next_try:
+        if time.monotonic() < self._away_until:
             return None
+        known = getattr(self._thread, "connection", None)
+        # after gunicorn's fork the parent's is not ours; one from before a missed answer may lead to a hung process
+        if known is not None and known[0] == os.getpid() and known[2] == self._epoch:
+            return known[1]
+        self._close()
         sock = _socket()
         try:
             sock.settimeout(RECONNECT_SECONDS)
             sock.connect(self.path)
         except OSError:
             sock.close()
-            self._next_try = time.monotonic() + RECONNECT_SECONDS
+            self._away_until = time.monotonic() + RECONNECT_SECONDS
             logger.warning("submission writer process not reachable at %s: storing in this worker", self.path)
             return None
-        self._thread.connection = (os.getpid(), sock)
+        self._thread.connection = (os.getpid(), sock, self._epoch, _peer_pid(sock))
         return sock
 
     def _close(self):
@@ -183,6 +252,13 @@ def _reply(sock, sub):
         pass  # the request stopped waiting (timeout, worker gone): the client retries with its key
 
 
+def _reply_raw(sock, message):
+    try:
+        sock.send(message)
+    except OSError:
+        pass
+
+
 class _Intake:
     """The process's one thread: accepts connections, reads submissions, stores them a batch at a time."""
 
@@ -217,6 +293,9 @@ class _Intake:
                 continue
             except OSError:
                 message = b""
+            if message == PING:  # the master asks whether this process is alive (_Supervisor.watch)
+                _reply_raw(sock, PONG)
+                continue
             if not message:  # the request thread or its worker is gone
                 self.selector.unregister(sock)
                 sock.close()
@@ -267,6 +346,9 @@ def serve(path: str, parent_pid: int, app_uri: str) -> None:
         os._exit(0)  # the master is gone, so are its workers: nothing waits for an answer any more
 
     threading.Thread(target=watch_parent, daemon=True, name="xinqiao-writer-parent").start()
+    # and at once where Linux can: the master's supervisor thread that started it lives as long as the master
+    from app.core.serving import die_with_parent
+    die_with_parent(parent_pid)
     logger.info("submission writer process %s ready on %s", os.getpid(), path)
     _Intake(listener, intake.Writer(app), app.extensions["scales"]).run()
 
@@ -312,7 +394,10 @@ class _Supervisor:
         self.process = self._start()
 
     def _start(self):
-        self.started_at = time.monotonic()
+        self.started_at, self.answered = time.monotonic(), False
+        if getattr(self, "_ping", None) is not None:
+            self._ping.close()
+        self._ping = None  # a connection to the process that answers pings
         return subprocess.Popen([sys.executable, "-m", "app.screening.writer_process"], env=self.env)
 
     def wait_until_listening(self, timeout_s=60) -> bool:
@@ -323,15 +408,44 @@ class _Supervisor:
 
     def watch(self):
         pause = 1.0
-        while not self.stopping:
+        while True:  # never ends: a process this thread started dies with it (die_with_parent)
             time.sleep(pause)
-            if self.stopping or self.process.poll() is None:
+            if self.stopping:
                 continue
+            if self.process.poll() is None:
+                if self._alive() or not _stuck(self.process.pid):
+                    continue  # answering, or working on a machine short of CPU: not hung
+                # Stopped (SIGSTOP), deadlocked or swapping: the workers already store themselves; killing it
+                # releases the database locks it may hold, so that they can.
+                self.log.error("the submission writer process %s did not answer for %.0f s and is stopped or stuck; "
+                               "ending it and starting another", self.process.pid, HANG_SECONDS)
+                self.process.kill()
+                self.process.wait()
+            else:
+                self.log.error("the submission writer process ended (exit %s); starting it again",
+                               self.process.returncode)
             # A process that dies at once again and again (a broken install) is retried less and less often.
             pause = 1.0 if time.monotonic() - self.started_at > 30 else min(pause * 2, 60.0)
-            self.log.error("the submission writer process ended (exit %s); starting it again", self.process.returncode)
             self.process = self._start()
             _count_restart()
+
+    def _alive(self) -> bool:
+        """Whether the process answers a ping within HANG_SECONDS (or is still starting: it loads the app first)."""
+        try:
+            if self._ping is None:
+                self._ping = _socket()
+                self._ping.settimeout(HANG_SECONDS)
+                self._ping.connect(self.path)
+            self._ping.send(PING)
+            if self._ping.recv(64) == PONG:
+                self.answered = True
+                return True
+        except OSError:
+            pass
+        if self._ping is not None:
+            self._ping.close()
+            self._ping = None
+        return not self.answered and time.monotonic() - self.started_at < 60
 
     def stop(self):
         self.stopping = True

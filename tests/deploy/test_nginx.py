@@ -16,12 +16,14 @@ from pathlib import Path
 import pytest
 
 from tests.deploy.certificates import self_signed_certificate
+from tests.reliability.conftest import whole_class  # noqa: F401  (a fixture: a class in an open session)
 from tests.reliability.server import ROOT, free_port
 
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
 pytestmark = pytest.mark.skipif(NGINX is None, reason="nginx is not installed: deploy tests skipped "
                                                       "(apt-get install -y nginx-light)")
 DEPLOY = ROOT / "deploy"
+DEPLOY_SECRET_KEY = "deploy-test-" + "x" * 40
 REDIS = shutil.which("redis-server")  # without it the rate limits are counted in memory by one worker
 
 
@@ -78,7 +80,7 @@ class Deployment:
         else:
             env["RATELIMIT_STORAGE_URI"] = "memory://"
             command += ["--workers", "1"]  # counts in memory: one worker must count them all
-        env.update(DATABASE_URL=self.database_url, SECRET_KEY="deploy-test-" + "x" * 40, CLINICAL_DATA_KEYS=self.keys,
+        env.update(DATABASE_URL=self.database_url, SECRET_KEY=DEPLOY_SECRET_KEY, CLINICAL_DATA_KEYS=self.keys,
                    AUDIT_KEYS="deploy-test-audit-key-" + "y" * 40, AUDIT_CHECKPOINT_DIR=str(self.tmp / "checkpoints"),
                    XINQIAO_INSTANCE_DIR=str(self.tmp / "instance"), BACKUP_DIR=str(self.tmp / "backups"),
                    PYTHONPATH=str(ROOT), **self.settings)
@@ -109,10 +111,13 @@ class Deployment:
         temp = self.tmp / "nginx-temp"
         temp.mkdir()
         user = "user root;\n" if os.geteuid() == 0 else ""  # workers must read the temporary directory
+        # the main file's settings the site file asks for
+        connections = re.search(r"events \{ worker_connections (\d+); \}", site).group(1)
         (self.tmp / "nginx.conf").write_text(f"""{user}worker_processes 1;
 error_log {self.tmp}/nginx-error.log info;
 pid {self.tmp}/nginx.pid;
-events {{ worker_connections 256; }}
+worker_rlimit_nofile 16384;
+events {{ worker_connections {connections}; }}
 http {{
     access_log {self.tmp}/nginx-access.log;
     client_body_temp_path {temp}/body;
@@ -250,3 +255,45 @@ def test_metrics_are_not_served_through_the_proxy_but_to_the_local_scraper(deplo
 def test_the_control_socket_and_metrics_directory_are_where_the_unit_puts_them(deployment):
     assert (deployment.run / "gunicorn.ctl").is_socket()
     assert list((deployment.run / "metrics").glob("*.db"))
+
+
+@pytest.mark.slow
+def test_two_hundred_slow_clients_do_not_stop_a_class_submitting_through_nginx(app, whole_class, tmp_path):
+    import json
+    import threading
+    import uuid
+
+    from tests.reliability.conftest import PHQ9_LOW
+    from tests.reliability.slow_clients import SlowClients, tls
+
+    from app.api import tokens
+
+    school = whole_class
+    with app.test_request_context():  # the tokens the deployed app signs, for the same students
+        app.config["SECRET_KEY"], test_key = DEPLOY_SECRET_KEY, app.config["SECRET_KEY"]
+        try:
+            school.tokens = [tokens.issue(school.campaign_id, student) for student in school.student_ids]
+        finally:
+            app.config["SECRET_KEY"] = test_key
+    deployed = Deployment(app, tmp_path).start()
+    try:
+        with SlowClients(tls(deployed.https_port, deployed.cert), 200):
+            answers = []
+
+            def student(i):
+                body = json.dumps({"scale": "PHQ-9", "version": school.versions["PHQ-9"], "answers": PHQ9_LOW,
+                                   "idempotency_key": str(uuid.uuid4()), "started_at": "2026-11-22T01:00:00Z"})
+                try:
+                    answers.append(deployed.https("POST", "/api/v1/responses", body=body, headers={
+                        "Content-Type": "application/json", "Authorization": f"Bearer {school.tokens[i]}"})[0])
+                except OSError as exc:
+                    answers.append(repr(exc))
+
+            students = [threading.Thread(target=student, args=(i,)) for i in range(len(school.tokens))]
+            for thread in students:
+                thread.start()
+            for thread in students:
+                thread.join()
+        assert answers == [201] * len(school.tokens)
+    finally:
+        deployed.stop()

@@ -23,11 +23,11 @@ class LiveGunicorn:
     settings and hooks of gunicorn.conf.py (read from the repository's directory): its submission writer process."""
 
     def __init__(self, database_url, instance_dir, log_path, workers=2, threads=4, target="app:create_app('testing')",
-                 env=None):
+                 env=None, graceful_timeout=2, port=None):
         self.target, self.extra_env = target, dict(env or {})
         self.database_url, self.instance_dir, self.log_path = database_url, str(instance_dir), Path(log_path)
-        self.workers, self.threads = workers, threads
-        self.port = free_port()
+        self.workers, self.threads, self.graceful_timeout = workers, threads, graceful_timeout
+        self.port = port or free_port()
         self.proc = None
 
     def start(self, timeout=60):
@@ -36,7 +36,7 @@ class LiveGunicorn:
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [str(GUNICORN), "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers),
-             "--threads", str(self.threads), "--graceful-timeout", "2", self.target],
+             "--threads", str(self.threads), "--graceful-timeout", str(self.graceful_timeout), self.target],
             cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True)
         log.close()
         deadline = time.monotonic() + timeout
