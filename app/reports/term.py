@@ -10,9 +10,10 @@ Definitions (printed on both documents, DEFINITIONS below):
 - referrals = referrals the school sent in the term; assessed = of those, reached a hospital assessment;
 - returns = return-to-school decisions made in the term on the school's referrals, by outcome;
 - follow-up rate (随访率) = follow-ups due in the term done on or before their due date / follow-ups due in the term;
-- committee: reports class committee members sent in the term (concerns, "nothing to report").
+- committee: reports class committee members sent in the term (concerns, "nothing to report");
+- interviews = second-stage interviews the school recorded in the term; warning levels = the school's register
+  lines by the level in force at the term's end (today while the term runs), from each line's history.
 Counts are raw here; every figure is suppressed (app.dashboards.suppress) when it is put on a document.
-Warning levels and second-stage interviews are not counted: this installation does not record them yet.
 """
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta, timezone
@@ -27,6 +28,7 @@ from app.dashboards.campaigns import POSITIVE_RISKS
 from app.extensions import db
 from app.orgs.models import ClassGroup, School
 from app.orgs.school_year import term_bounds, term_of
+from app.register.models import ACTIVE_LEVELS, Interview, WarningChange
 from app.risk.models import Alert
 from app.screening.models import Response, Score
 from app.students.models import Enrollment
@@ -41,6 +43,8 @@ DEFINITIONS = (
     (_l("Returns"), _l("Return-to-school decisions made in the term on the school's referrals, by outcome.")),
     (_l("Follow-up rate (随访率)"), _l("Follow-ups due in the term done on or before their due date / follow-ups due in the term.")),
     (_l("Class committee reports"), _l("Reports sent by class committee members (班级心理委员) in the term: concerns about a classmate, and weeks with nothing to report.")),
+    (_l("Second-stage interviews"), _l("Interviews the school's psychology teachers recorded in the term after a positive screening result.")),
+    (_l("Warning levels"), _l("Students on the school's warning register (预警库) by the level in force on the term's last day (today while the term runs): red, orange, yellow.")),
     (_l("Suppressed figures"), _l('A figure resting on 1 to 4 students shows "<5", and a rate whose denominator is under 5 too, so that no figure identifies a child.')),
 )
 
@@ -77,7 +81,8 @@ def _empty():
     return {"enrolled": 0, "enrolled_by_grade": defaultdict(int), "screened": 0, "screened_by_grade": defaultdict(int),
             "scales": defaultdict(lambda: [0, 0]), "alerts": defaultdict(int),
             "referrals": {"sent": 0, "assessed": 0, "declined": 0}, "returns": defaultdict(int),
-            "follow_ups": [0, 0], "committee": {"members": 0, "concerns": 0, "nothing": 0, "class_weeks": 0}}
+            "follow_ups": [0, 0], "committee": {"members": 0, "concerns": 0, "nothing": 0, "class_weeks": 0},
+            "interviews": 0, "warning": defaultdict(int)}
 
 
 def term_figures(term: Term, school_ids) -> dict:
@@ -136,7 +141,28 @@ def term_figures(term: Term, school_ids) -> dict:
         if done_at is not None and done_at.astimezone(clock.LOCAL_TZ).date() <= due_on:
             f[1] += 1
     _committee(out, term, school_ids)
+    _register(out, term, school_ids)
     return out
+
+
+def _register(out, term, school_ids):
+    start, end = term.moments()
+    for school_id, n in db.session.execute(
+            select(Interview.school_id, func.count()).where(Interview.school_id.in_(school_ids),
+                                                            Interview.interviewed_on >= term.start,
+                                                            Interview.interviewed_on < term.end)
+            .group_by(Interview.school_id)):
+        out[school_id]["interviews"] = n
+    # The level in force at the term's end: each register line's last change before it.
+    last = (select(WarningChange.entry_id, func.max(WarningChange.id).label("id"))
+            .where(WarningChange.school_id.in_(school_ids), WarningChange.changed_at < end)
+            .group_by(WarningChange.entry_id).subquery())
+    for school_id, level, n in db.session.execute(
+            select(WarningChange.school_id, WarningChange.to_level, func.count())
+            .join(last, last.c.id == WarningChange.id)
+            .where(WarningChange.to_level.in_(ACTIVE_LEVELS))
+            .group_by(WarningChange.school_id, WarningChange.to_level)):
+        out[school_id]["warning"][getattr(level, "value", level)] = n
 
 
 def _committee(out, term, school_ids):
@@ -164,7 +190,8 @@ def add_up(figures: list[dict]) -> dict:
     for f in figures:
         for key in ("enrolled", "screened"):
             total[key] += f[key]
-        for key in ("enrolled_by_grade", "screened_by_grade", "alerts", "returns"):
+        total["interviews"] += f["interviews"]
+        for key in ("enrolled_by_grade", "screened_by_grade", "alerts", "returns", "warning"):
             for k, n in f[key].items():
                 total[key][k] += n
         for k, (n, pos) in f["scales"].items():

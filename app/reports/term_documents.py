@@ -5,10 +5,12 @@ from dataclasses import dataclass, field
 from flask_babel import gettext as _
 
 from app.dashboards.suppress import rate, suppress
+from app.register.labels import LEVEL_LABELS as WARNING_LABELS
 from app.reports.term import DEFINITIONS, Term, add_up, schools_for_district, term_figures
 from app.web import LEVEL_LABELS, OUTCOME_LABELS, RISK_LABELS, label
 
 LEVELS = ("critical", "high", "moderate")
+WARNING_LEVELS = ("red", "orange", "yellow")
 OUTCOMES = ("cleared", "cleared_with_conditions", "not_cleared")
 
 
@@ -53,6 +55,9 @@ def _overview(f) -> list:
         [_("Follow-ups due"), suppress(fu[0])],
         [_("Follow-ups done on time"), suppress(fu[1])],
         [_("Follow-up rate (%)"), rate(fu[1], fu[0])],
+        [_("Second-stage interviews"), suppress(f["interviews"])],
+        *([_("Warning level at the term's end: %(level)s", level=label(WARNING_LABELS, lv)), suppress(f["warning"].get(lv, 0))]
+          for lv in WARNING_LEVELS),
     ]
     return rows
 
@@ -88,17 +93,12 @@ def _common_sections(f):
     ]
 
 
-def _not_recorded_note():
-    return _("Warning levels (红/橙/黄) and second-stage interviews are not part of this summary: this installation "
-             "does not record them yet.")
-
-
 def school_summary(school, term: Term, generated_at) -> TermDocument:
     f = term_figures(term, [school.id])[school.id]
     sections = _common_sections(f) + [
         Section("committee", _("Class committee members (班级心理委员)"), [_("Figure"), _("Value")], _committee(f), [3, 1])]
     return TermDocument("school", _("Term summary (一校一总结): %(school)s", school=school.name), _term_label(term), term,
-                        sections, notes=[_not_recorded_note()])
+                        sections)
 
 
 def _school_row(school, f):
@@ -126,8 +126,7 @@ def district_analysis(term: Term, generated_at) -> TermDocument:
     sections.insert(1, per_school)
     sections.append(Section("committee", _("Class committee members (班级心理委员)"), [_("Figure"), _("Value")],
                             _committee(total), [3, 1]))
-    return TermDocument("district", _("District analysis (一县一分析)"), _term_label(term), term, sections,
-                        notes=[_not_recorded_note()])
+    return TermDocument("district", _("District analysis (一县一分析)"), _term_label(term), term, sections)
 
 
 def term_xlsx(document, generated_at) -> bytes:

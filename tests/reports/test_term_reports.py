@@ -56,7 +56,7 @@ def test_school_summary_pdf_prints_the_figures_and_definitions(app, world, scree
     assert lines["Follow-up rate (%)"] == "–"            # nothing due
     assert "PHQ-9" in text and "GAD-7" in text
     assert "How the figures are counted" in text and "Follow-ups due in the term done on or before" in text
-    assert "does not record them yet" in text            # warning levels and interviews are left out, and it says so
+    assert lines["Second-stage interviews"] == "0" and lines["Warning level at the term's end: Red (I)"] == "0"
     assert "Student 0" not in text and "Student 2" not in text
 
 
@@ -133,6 +133,28 @@ def test_the_summary_reads_in_chinese(app, world, screened, tmp_path):
     (tmp_path / "summary.pdf").write_bytes(body)
     text = pdf_text(body)
     assert "一校一总结：Middle School A" in text and "各量表、各年级阳性结果" in text
-    assert "本学期到期且按期完成的随访数" in text and "本总结不含预警等级" in text
+    assert "本学期到期且按期完成的随访数" in text and "学期末预警等级" in text
     fonts = subprocess.run(["pdffonts", str(tmp_path / "summary.pdf")], capture_output=True, check=True).stdout.decode()
     assert "WenQuanYi" in fonts or "STSong" in fonts
+
+
+def test_the_term_counts_interviews_and_the_warning_level_in_force_at_its_end(app, world, screened):
+    """Issue 19 item 7: the summary counts the second stage: interviews recorded in the term, and each register line
+    by the level in force at the term's end (a level lowered later in the term counts once, at its new level)."""
+    from app.reports.term import Term, term_figures
+    from tests.register.helpers import interview_form
+
+    assert screened.post(f"/register/students/{world.student_ids[0]}/interview", interview_form("red")).status_code == 302
+    assert screened.post(f"/register/students/{world.student_ids[1]}/interview", interview_form("orange")).status_code == 302
+    assert screened.post(f"/register/students/{world.student_ids[1]}/interview", interview_form("yellow")).status_code == 302
+    with app.app_context():
+        figures = term_figures(Term.current(), [world.school_id])[world.school_id]
+        assert figures["interviews"] == 3
+        assert dict(figures["warning"]) == {"red": 1, "yellow": 1}
+        other = term_figures(Term.current(), [world.other_school_id])[world.other_school_id]
+        assert other["interviews"] == 0 and not other["warning"]
+    text = pdf_text(screened.get("/reports/term-summary.pdf").get_data())
+    lines = {" ".join(line.split()[:-1]): line.split()[-1] for line in text.splitlines() if line.strip()}
+    assert lines["Second-stage interviews"] == "<5" and lines["Warning level at the term's end: Red (I)"] == "<5"
+    assert lines["Warning level at the term's end: Orange (II)"] == "0"
+    assert "Interviews the school's psychology teachers recorded" in text  # its definition is printed
