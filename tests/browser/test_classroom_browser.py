@@ -160,7 +160,10 @@ def test_the_crisis_screen_survives_reload_dropped_connection_and_rejoin(app, wo
     screenshot(other, "classroom-crisis-rejoin-desktop")
 
     # The student chose to go on: from now on a reload shows the next questionnaire.
-    other.click("#crisis-continue")
+    # Going on is recorded on the server without holding the student up: wait for it before reloading (until it
+    # lands a reload shows the hotlines again, the safe side).
+    with other.expect_response(lambda r: "/student-session/crisis-seen" in r.url):
+        other.click("#crisis-continue")
     other.wait_for_selector("#questionnaire:not([hidden])")
     other.reload()
     other.wait_for_selector("#questionnaire:not([hidden])")
