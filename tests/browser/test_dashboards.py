@@ -20,8 +20,9 @@ def test_teacher_dashboard(figures_world, live_server, desktop_page, phone_page,
     assert "Student 5" in page.inner_text("[data-testid=deterioration]")
     chart = page.locator(f"[data-testid=panel-bands-{figures_world.november_id}-PHQ-9] svg.chart")
     assert chart.count() == 1 and "PHQ-9" in chart.locator("title").first.text_content()
-    # October (0 of 1 student) is suppressed, so only November is drawn
-    assert page.locator("[data-testid=panel-trend-PHQ-9] svg circle").count() == 1
+    # October (0 of 1 student) and November are both drawn: on her own school's figures nothing is suppressed
+    # (issue 17 item 15); the district's figures are (tests/dashboards/test_figures.py)
+    assert page.locator("[data-testid=panel-trend-PHQ-9] svg circle").count() == 2
     assert _no_horizontal_scroll(page)
     screenshot(page, f"dashboard-teacher-{device}")
     # drill down from the 60 % positive rate's count to the six students behind it
