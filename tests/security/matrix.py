@@ -754,7 +754,9 @@ ROUTES = [
     Route("exports.export_home", "GET", "read", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=OK)),
     Route("exports.responses_csv", "GET", "export", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=OK)),
     # Small enough to be written at once (EXPORT_XLSX_DIRECT_ROWS); the job path: tests/exports/test_response_export.py.
-    Route("exports.responses_xlsx", "POST", "export", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=OK)),
+    # A small district's XLSX is served at once (nothing stored); a large one becomes a job: tests/exports.
+    Route("exports.responses_xlsx", "POST", "export", staff(homeroom=NOT_FOUND, teacher=NOT_FOUND, doctor=NOT_FOUND, admin=OK),
+          covered_by="tests/exports/test_response_export.py"),
     # A job runs in a thread and writes a file: proven with every role in the exports' own tests.
     Route("exports.request_research", "POST", "export", {}, covered_by="tests/exports/test_research_export.py"),
     Route("exports.export_job", "GET", "read", {}, covered_by="tests/exports/test_research_export.py"),
