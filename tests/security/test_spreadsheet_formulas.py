@@ -14,7 +14,7 @@ from app.orgs.models import ClassGroup, School
 from app.screening.models import Campaign
 from tests.conftest import login_as
 
-CLASS_NAME = '=HYPERLINK("https://evil.example/","8-1")'  # 40 characters: the column's length
+CLASS_NAME = '=HYPERLINK("https://evil.example","8-1")'  # 40 characters: the column's length
 TITLE = "@SUM(1+1)*cmd|' /C calc'!A0"
 SCHOOL_NAME = "+1+cmd|' /C calc'!A0"
 USERNAME = "-2+3+cmd|' /C calc'!A0"
