@@ -82,24 +82,24 @@ def engine_env(instance_dir, database_url, secret_key, clinical_key):
     return env
 
 
-def prepare_postgres():
+def prepare_postgres(name=PG_DB):
     import psycopg
 
     try:
         with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{PG_DB}"')
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}"')
     except psycopg.OperationalError as exc:
         return None, str(exc).strip().splitlines()[0]
     host = PG_ADMIN_URL.split("@", 1)[1].rsplit("/", 1)[0]
-    return f"postgresql+psycopg://postgres@{host}/{PG_DB}", None
+    return f"postgresql+psycopg://postgres@{host}/{name}", None
 
 
-def drop_postgres():
+def drop_postgres(name=PG_DB):
     import psycopg
 
     with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)')
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def run_engine(name, database_url, env):

@@ -27,10 +27,9 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from bench.loadgen import _read_response, build_request, percentile
-from bench.run import ROOT, Server, engine_env, machine
+from bench.run import ROOT, Server, drop_postgres, engine_env, machine, prepare_postgres
 
 RESULTS = Path(os.environ.get("SOAK_RESULTS", ROOT / "bench" / "results" / "soak.json"))
-PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 PG_DB = "xinqiao_soak"
 SCALES = ["PHQ-9", "GAD-7", "PHQ-2", "GAD-2", "K6", "WHO-5"]
 REQUEST_TIMEOUT_S = 30
@@ -348,26 +347,6 @@ def run_engine(name, database_url, work, students, minutes):
     return out
 
 
-def _postgres():
-    import psycopg
-
-    try:
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{PG_DB}"')
-    except psycopg.OperationalError as exc:
-        return None, str(exc).strip().splitlines()[0]
-    host = PG_ADMIN_URL.split("@", 1)[1].rsplit("/", 1)[0]
-    return f"postgresql+psycopg://postgres@{host}/{PG_DB}", None
-
-
-def _drop_postgres():
-    import psycopg
-
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)')
-
-
 def main():
     from cryptography.fernet import Fernet
 
@@ -389,7 +368,7 @@ def main():
                 os.environ["DATABASE_URL"] = url
                 results["engines"]["sqlite"] = run_engine("sqlite", url, work, args.students, args.minutes)
             elif engine == "postgresql":
-                url, problem = _postgres()
+                url, problem = prepare_postgres(PG_DB)
                 if url is None:
                     results["engines"]["postgresql"] = {"skipped": f"PostgreSQL not reachable: {problem}"}
                     continue
@@ -397,7 +376,7 @@ def main():
                 try:
                     results["engines"]["postgresql"] = run_engine("postgresql", url, work, args.students, args.minutes)
                 finally:
-                    _drop_postgres()
+                    drop_postgres(PG_DB)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
