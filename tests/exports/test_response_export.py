@@ -55,7 +55,8 @@ def test_the_csv_streams_every_response_formula_safe_without_names_and_audited(a
     one_school = _csv(admin.get(f"/admin/exports/responses.csv?school={world.other_school_id}").get_data())
     assert len(one_school) == 1
     with app.app_context():
-        details = [e.detail for e in db.session.scalars(select(AuditEvent).where(AuditEvent.object_type == "responses"))]
+        details = [e.detail for e in db.session.scalars(select(AuditEvent).where(AuditEvent.object_type == "responses")
+                                                        .order_by(AuditEvent.id))]
         assert details == [{"format": "csv", "school_id": None}, {"format": "csv", "school_id": world.other_school_id}]
 
 
