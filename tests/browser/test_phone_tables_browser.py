@@ -70,3 +70,25 @@ def test_every_list_page_reads_well_on_a_phone(app, live_server, chromium, demo)
                 problems.append(f"{username} {path}: words broken across lines: {broken[:8]}")
         context.close()
     assert not problems, "\n".join(problems)
+
+
+def test_the_main_navigation_is_one_row_on_a_phone_and_every_link_is_reached(app, live_server, chromium, demo):
+    """The teacher's and the admin's ten links wrapped to four rows, a third of a phone's screen above the page:
+    on a phone they stay on one row that scrolls sideways, and the last link is still there to tap."""
+    for username, heading in (("teacher.middle", "学期报告"), ("admin", "导出记录")):
+        context = chromium.new_context(viewport=PHONE, device_scale_factor=1, is_mobile=True, has_touch=True,
+                                       locale="zh-CN")
+        page = context.new_page()
+        login(page, live_server, username, app=app, password=DEMO_PASSWORD)
+        nav = page.locator("nav.mainnav")
+        links = nav.locator("a")
+        assert links.count() == 10
+        tops = {round(box["y"]) for box in (links.nth(i).bounding_box() for i in range(links.count()))}
+        assert len(tops) == 1, f"{username}: the links sit on {len(tops)} rows"
+        assert nav.bounding_box()["height"] < 60
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        screenshot(page, f"phone-nav-{username}")
+        links.last.tap()
+        page.wait_for_load_state()
+        assert heading in page.locator("h1").first.inner_text(), f"{username}: {page.url}"
+        context.close()
