@@ -268,6 +268,23 @@ def current_plan(entry):
                              .order_by(SupportPlan.version.desc()).limit(1))
 
 
+def plan_review_dates(plan, entry, today):
+    """Each review date of a plan with what became of it: ``(date, "done", reviewed_on)`` when a review of the line
+    was recorded on or after it (each review meets one date, the earliest it can), ``(date, "overdue", None)`` when
+    the date has passed without one, ``(date, "due", None)`` otherwise. A plan's dates had no mark of their own:
+    a review missed by weeks looked the same as one to come."""
+    reviews = sorted(r.reviewed_on for r in (entry.reviews if entry else []))
+    out = []
+    for due in sorted(date.fromisoformat(d) for d in plan.review_dates):
+        met = next((r for r in reviews if r >= due), None)
+        if met is not None:
+            reviews.remove(met)
+            out.append((due, "done", met))
+        else:
+            out.append((due, "overdue" if due < today else "due", None))
+    return out
+
+
 def save_plan(entry, goals, review_dates, tasks, by):
     """A new version of the plan: goals, review dates, who does what. The previous version stays in the file."""
     if not entry.is_active:

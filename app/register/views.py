@@ -107,7 +107,9 @@ def _entry_context(student):
         Interview.student_id == student.id).order_by(Interview.id.desc())).all()
     plans = db.session.scalars(policy.scoped(current_user, SupportPlan).where(
         SupportPlan.student_id == student.id).order_by(SupportPlan.id.desc())).all()
+    plan_entry = next((e for e in entries if plans and e.id == plans[0].entry_id), None)
     return {"entries": entries, "own": own, "interviews": interviews, "plans": plans, "today": clock.today(),
+            "plan_dates": services.plan_review_dates(plans[0], plan_entry, clock.today()) if plans else [],
             "duties": services.duties(own) if own else [],
             "red_duties_open": bool(own) and own.level.value == "red"
             and any(not met for code, met in services.duties(own) if code != "review"),

@@ -1,5 +1,6 @@
 """Issue 19, items 1-3 through the real HTTP stack: the interview list, the interview and its level, the register's
 duties and history, the plan and the homeroom teacher's tasks, the change between rounds and the district's counts."""
+import re
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select, text
@@ -222,3 +223,30 @@ def test_a_review_lifts_the_level_and_the_district_counts_it(app, world, client_
     with app.app_context():
         row = next(r for r in district.district_figures() if r["school"].id == world.school_id)
         assert row["change"]["lifted"] == 1 and row["levels"] == {"red": 0, "orange": 0, "yellow": 0}
+
+
+def _plan_dates(teacher, sid):
+    page = teacher.get(f"/register/students/{sid}").get_data(as_text=True)
+    block = page.split('data-testid="plan-review-dates"', 1)[1].split("</p>", 1)[0]
+    return re.findall(r'data-state="(\w+)">(\d{4}-\d\d-\d\d)', block)
+
+
+def test_a_plan_review_date_is_marked_overdue_until_a_review_meets_it(app, world, client_factory):
+    """A plan's review dates had no mark: a review missed by weeks looked the same as one to come. Each date is
+    met by a review recorded on or after it (one review, one date)."""
+    teacher = login_as(client_factory, "teacher")
+    screen(app, teacher, world, ["high"])
+    sid = world.student_ids[0]
+    assert teacher.post(f"/register/students/{sid}/interview", interview_form("orange")).status_code == 302
+    assert teacher.post(f"/register/students/{sid}/plan", plan_form()).status_code == 302
+    first, second = clock.today() + timedelta(days=7), clock.today() + timedelta(days=28)
+    assert _plan_dates(teacher, sid) == [("due", first.isoformat()), ("due", second.isoformat())]
+
+    clock.freeze(clock.now() + timedelta(days=30))  # both dates passed, no review recorded
+    teacher = login_as(client_factory, "teacher")
+    assert _plan_dates(teacher, sid) == [("overdue", first.isoformat()), ("overdue", second.isoformat())]
+
+    assert teacher.post(f"/register/students/{sid}/review", {"reviewed_on": clock.today().isoformat(),
+                                                             "note": "late review", "level": "orange"}
+                        ).status_code == 302
+    assert _plan_dates(teacher, sid) == [("done", first.isoformat()), ("overdue", second.isoformat())]
