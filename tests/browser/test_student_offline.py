@@ -60,3 +60,30 @@ def test_answers_survive_reload_and_a_dropped_connection(app, world, client_fact
     page.wait_for_selector("#q-title:has-text('GAD-7')")
     page.wait_for_timeout(500)
     assert _responses(app) == 1
+
+
+def test_a_gateway_that_says_too_many_or_too_slow_loses_no_answers(app, world, client_factory, live_server,
+                                                                   phone_page):
+    """A school's proxy may answer 429 (too many) or 408 (too slow) for the server: the page dropped the answers
+    as if they were refused. Now it keeps them and sends again with the same key, and the response is stored once."""
+    _, code = launch_campaign(login_as(client_factory, "teacher"), world.class_id)
+    page, seen = phone_page, []
+
+    def gateway(route):
+        seen.append(route.request.post_data_json["idempotency_key"])
+        if len(seen) == 1:
+            route.fulfill(status=429, headers={"Retry-After": "1", "Content-Type": "text/html"}, body="<h1>429</h1>")
+        elif len(seen) == 2:
+            route.fulfill(status=408, headers={"Content-Type": "text/html"}, body="<h1>408 Request Time-out</h1>")
+        else:
+            route.continue_()
+
+    page.route("**/api/v1/responses", gateway)
+    _join(page, live_server, code, world.students[4])
+    _answer(page, PHQ9)
+    page.click("#q-submit")
+    page.wait_for_selector("#q-title:has-text('GAD-7')", timeout=20000)
+    assert len(seen) == 3 and len(set(seen)) == 1  # one key, sent until acknowledged
+    assert _responses(app) == 1
+    with app.app_context():
+        assert db.session.scalar(select(Response)).answers == PHQ9

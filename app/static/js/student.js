@@ -219,6 +219,13 @@
         return;
       }
       if (res.status === 401) { offline(true, (res.data.error && res.data.error.message) || T.genericError); return; }
+      if (res.status === 408 || res.status === 425 || res.status === 429) {
+        // "Too slow", "too early", "too many" (a school's proxy or gateway may answer these): nothing is wrong
+        // with the answers; keep them and send again with the same key, after the wait asked for.
+        offline(true, T.retrying);
+        var ms = res.retryAfter > 0 ? res.retryAfter * 1000 : 3000;
+        return wait(ms + Math.random() * 1000).then(sendPending);
+      }
       if (res.status >= 400 && res.status < 500) {
         drop(item);
         var q = state.questionnaires.find(function (x) { return x.scale === item.scale; });
