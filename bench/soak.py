@@ -1,17 +1,22 @@
 """`make soak`: a whole school's morning against the real server, with faults on a schedule (issue 20).
 
-2,000 students behind one address (127.0.0.1) open the page over the morning, join the session (retrying on
-429 and 503 with backoff and jitter, as the student page does), answer 3 to 6 questionnaires with think time
-between them, and submit each one, retrying with the same idempotency key until it is acknowledged. Some
-phones drop the connection after sending (and send again), some students tap "submit" twice at once.
-Meanwhile, on a schedule: a worker is killed, the writer process is killed, the writer process is stopped
-for 30 s, and 200 slow clients dribble request heads for a minute.
+2,000 students behind one address (127.0.0.1) open the page over the morning and do what the student page
+(app/static/js/student.js) does: join with a device id of their own (on 429/503 waiting Retry-After or 2^n s,
+whichever is longer, plus a random part; after a failed connection tapping "join" again a few seconds later),
+answer 3 to 6 questionnaires with think time between them, and submit each one, sending it again with the same
+idempotency key 3 s after a failure until it is acknowledged. Some phones drop the connection after sending,
+some students tap "submit" twice at once. Meanwhile, on a schedule: a worker is killed, the writer process is
+killed, the writer process is stopped for 30 s, and 200 slow clients dribble request heads for a minute.
 
 The server is `make run`'s: gunicorn with gunicorn.conf.py, production settings, on SQLite and on PostgreSQL
 (when reachable). Written to bench/results/soak.json per engine: acknowledged vs stored, lost, doubled,
-unscored, critical results without their alert, the audit chain, join wait p50/p99, submission p50/p99 (from
-the first attempt to the acknowledgement), and the longest stretch with no acknowledged submission (overall
-and around each fault). `--minutes` scales the morning (think times and the schedule); 20 is a real morning.
+unscored, critical results without their alert, the audit chain, join wait p50/p99/max (and how much of it was
+spent in requests), submission p50/p99 (from the first attempt to the acknowledgement), and the longest stretch
+during which a submission waited and none was acknowledged (overall and around each fault; the longest gap
+between two acknowledgements, waiting or not, beside it). The harness runs on the same cores as the server: how
+late its own event loop woke up is recorded (`harness`), and the load average every 10 s. `--trace DIR` keeps
+every join and submission attempt with its times. `--minutes` scales the morning (think times and the schedule);
+20 is a real morning.
 """
 import argparse
 import asyncio
