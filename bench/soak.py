@@ -261,6 +261,33 @@ class Morning:
             await watcher
 
 
+async def until_answering(port, rounds=3, parallel=20, limit_s=120):
+    """Seconds until `parallel` GET /healthz at once are all answered 200, `rounds` times in a row: the morning
+    starts when every worker has booted and answers, not while gunicorn is still loading the app (a school's
+    server has been up since before the bell; the first joins of a cold server measured its boot)."""
+    started, good = time.monotonic(), 0
+    raw = build_request("GET", "/healthz", keep_alive=False)
+
+    async def one():
+        try:
+            reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), 5)
+            try:
+                writer.write(raw)
+                await writer.drain()
+                return (await asyncio.wait_for(_read_response(reader), 5))[0]
+            finally:
+                writer.close()
+        except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ValueError):
+            return None
+
+    while good < rounds and time.monotonic() - started < limit_s:
+        statuses = await asyncio.gather(*(one() for _ in range(parallel)))
+        good = good + 1 if all(status == 200 for status in statuses) else 0
+        if good < rounds:
+            await asyncio.sleep(0.2)
+    return round(time.monotonic() - started, 1)
+
+
 # --- the faults ----------------------------------------------------------------------------------------------
 
 def _children(pid):
@@ -435,6 +462,7 @@ def run_engine(name, database_url, work, students, minutes, trace=None):
     morning = Morning(server.port, school, minutes)
     print(f"[soak] {name}: a {minutes}-minute morning on port {server.port}", flush=True)
     try:
+        ready_after = asyncio.run(until_answering(server.port))
         asyncio.run(morning.run(fault_schedule(server, minutes, faults)))
     finally:
         server.stop()
@@ -448,6 +476,7 @@ def run_engine(name, database_url, work, students, minutes, trace=None):
     joins = _joins(morning)
     out = {
         "engine": name, "students": students, "minutes": minutes, "morning_ended_at_s": round(end, 1),
+        "server_answering_after_s": ready_after,
         "load_average_at_start": load_at_start, "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
         "load_average_every_10_s": [load for _, load in morning.load],
         **joins,
