@@ -26,6 +26,7 @@ import pathlib
 import platform
 import re
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -170,9 +171,9 @@ def _fhir_bulk(url, instance, accounts):
     (POST /admin/fhir/exports, Prefer: respond-async, the school year of today), the job in a thread of the same
     process (FHIR_EXPORT_THREADS, as in service), the status polled until the manifest comes. Time, resources and
     bytes written per type, and the process's peak resident memory (the job's thread included)."""
+    app = _app(url, instance)  # first: importing app reads XINQIAO_INSTANCE_DIR (the keys), which _app sets
     from app.orgs.school_year import academic_year
 
-    app = _app(url, instance)
     admin, _ = _login(app, accounts["admin"])
     with app.app_context():
         from app.core import clock
@@ -200,6 +201,7 @@ def _fhir_bulk(url, instance, accounts):
                            "megabytes": round((job_dir / f"{o['type']}.ndjson").stat().st_size / 1e6, 1)}
                for o in manifest["output"]}
     resources = sum(o["resources"] for o in outputs.values())
+    shutil.rmtree(job_dir, ignore_errors=True)  # ~14 GB at a province's size; the job row stays
     return {"measured": True, "school_year": year, "seconds": round(seconds, 1), "resources": resources,
             "resources_per_second": round(resources / seconds), "lines": resources,
             "megabytes": round(sum(o["megabytes"] for o in outputs.values()), 1), "outputs": outputs,
