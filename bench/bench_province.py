@@ -35,7 +35,7 @@ import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1/xq_exports_bench"
+DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1/province_bench"
 RESULTS = ROOT / "bench" / "results" / "province.json"
 PASSWORD = "bench-password-2026"
 
