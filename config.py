@@ -26,6 +26,11 @@ class Config:
     # PostgreSQL restarts drop pooled connections (dropped for SQLite in app/__init__.py). A database error's message
     # names the statement but not its values: bound values are names, answers and notes, and messages reach the log.
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
+    # PostgreSQL's JIT compiles any statement whose estimated cost passes jit_above_cost: the scoped queries of a
+    # school's dashboard at a province's size (EXISTS on enrolments and consents) are estimated far above what they
+    # cost and paid ~20 ms of compilation each for ~5 ms of work. Off for the application's connections; 1 keeps the
+    # server's setting (bench/README.md, "A province's data").
+    POSTGRESQL_JIT = os.environ.get("POSTGRESQL_JIT", "0") == "1"
     SQLITE_BUSY_TIMEOUT_MS = int(os.environ.get("SQLITE_BUSY_TIMEOUT_MS", "15000"))
     # FULL survives power loss; NORMAL (WAL) survives a killed process but may lose the last commits on power loss.
     SQLITE_SYNCHRONOUS = os.environ.get("SQLITE_SYNCHRONOUS", "FULL").upper()

@@ -72,6 +72,8 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
         options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
         options.pop("pool_pre_ping", None)
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    elif app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql") and not app.config["POSTGRESQL_JIT"]:
+        _postgresql_without_jit(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"))
     csrf.init_app(app)
@@ -93,6 +95,15 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     _trust_proxies(app)
     _refuse_cut_bodies(app)
     return app
+
+
+def _postgresql_without_jit(app):
+    """jit=off in the connection's start-up options (config POSTGRESQL_JIT): no compilation for short queries."""
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    connect_args = dict(options.get("connect_args") or {})
+    connect_args["options"] = " ".join(filter(None, [connect_args.get("options"), "-c jit=off"]))
+    options["connect_args"] = connect_args
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
 def _refuse_cut_bodies(app):

@@ -185,12 +185,23 @@ def _is_fresh(row: MonthlyFigures, month: date, now: datetime) -> bool:
     return row.computed_at >= end + timedelta(days=SETTLE_DAYS) or now - row.computed_at < timedelta(hours=24)
 
 
-def figures_for(months: list[date]) -> dict:
+def figures_for(months: list[date], every_school=None, unit=DISTRICT) -> dict:
     """{month: {school_id|None: figures}} for every school, from MonthlyFigures while fresh (see _is_fresh),
-    otherwise counted from the database and stored. `flask dashboards refresh` keeps them fresh from cron."""
+    otherwise counted from the database and stored. `flask dashboards refresh` keeps them fresh from cron.
+
+    `every_school`: the months whose stored rows are all read (default: every month); of the others only the
+    district's row and `unit`'s (a school's trend). A province's year is 12 × 250 rows of JSON, of which the
+    dashboard shows one month's per-school table and one unit's trend."""
     now = clock.now()
     stored = {}
-    for row in db.session.scalars(select(MonthlyFigures).where(MonthlyFigures.month.in_(months))):
+    query = select(MonthlyFigures.month, MonthlyFigures.school_id, MonthlyFigures.figures,
+                   MonthlyFigures.computed_at).where(MonthlyFigures.month.in_(months))
+    if every_school is not None:
+        wanted = [MonthlyFigures.school_id.is_(None)] + ([MonthlyFigures.school_id == unit] if unit is not None else [])
+        if every_school:
+            wanted.append(MonthlyFigures.month.in_(list(every_school)))
+        query = query.where(or_(*wanted))
+    for row in db.session.execute(query):
         stored.setdefault(row.month, {})[row.school_id] = row
     result = {}
     for month in months:

@@ -52,8 +52,10 @@ class DistrictDashboard:
 
 def district_dashboard(month, school_id=None):
     months = previous_months(month, TREND_MONTHS)
-    figures = figures_for(months)
     names = school_names()
+    unit = school_id if school_id in names else DISTRICT
+    # every school's figures of the month shown; of the months before, the trend's unit only
+    figures = figures_for(months, every_school={month}, unit=unit)
     current = figures[month]
     cols = columns()
     per_school = Table(f"schools-{month:%Y-%m}", _("Figures per school, %(month)s", month=f"{month:%Y-%m}"), cols)
@@ -64,7 +66,6 @@ def district_dashboard(month, school_id=None):
     district_row = per_school.rows[-1]
     kpis = list(zip(cols[1:], district_row[1:]))
 
-    unit = school_id if school_id in names else DISTRICT
     series = [figures[m].get(unit) for m in months]
     x = [f"{m:%Y-%m}" for m in months]
     scope_name = names.get(unit, _("District"))

@@ -5,6 +5,7 @@ README lists them. What never leaves: guardian data, clinical free text (a refer
 conditions, an assessment's findings) and quality flags.
 """
 from datetime import date, datetime, timezone
+from functools import lru_cache
 
 from flask import current_app
 
@@ -39,6 +40,7 @@ def instant(value: datetime) -> str:
     return value.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+@lru_cache(maxsize=1024)
 def _slug(code: str) -> str:
     return "".join(ch if ch.isalnum() else "-" for ch in code.lower()).strip("-")
 
@@ -114,22 +116,38 @@ def patient(student) -> dict:
     return resource
 
 
+_ANSWERED_ITEMS = {}  # (code, version, index, value) → (linkId, option label, item text); a version is its content
+
+
+def _answered_item(scale, index, value):
+    """What an answer's entry names: its item's linkId, the chosen option's label and the item's text (zh)."""
+    key = (scale.code, scale.version, index, value) if scale is not None else None
+    found = _ANSWERED_ITEMS.get(key) if key is not None else None
+    if found is None:
+        item = scale.items[index] if scale is not None and index < len(scale.items) else None
+        if item is None:
+            return f"item-{index + 1}", None, None
+        label = next((o.label("zh") for o in item.options if o.value == value), None)
+        found = (item.id, label, item.text("zh"))
+        if len(_ANSWERED_ITEMS) < 100_000:
+            _ANSWERED_ITEMS[key] = found
+    return found
+
+
 def questionnaire_response(response, scale) -> dict:
     """One questionnaire as answered. `scale` is the loaded version it names (None when no longer loaded)."""
     items = []
+    answer_system = system(f"CodeSystem/{_slug(response.scale_code)}-answers")
     for index, value in enumerate(response.answers or []):
         if value is None:
             continue
-        item = scale.items[index] if scale is not None and index < len(scale.items) else None
-        link_id = item.id if item is not None else f"item-{index + 1}"
-        coding = {"system": system(f"CodeSystem/{_slug(response.scale_code)}-answers"), "code": str(value)}
-        if item is not None:
-            label = next((o.label("zh") for o in item.options if o.value == value), None)
-            if label:
-                coding["display"] = label
+        link_id, label, text = _answered_item(scale, index, value)
+        coding = {"system": answer_system, "code": str(value)}
+        if label:
+            coding["display"] = label
         entry = {"linkId": link_id, "answer": [{"valueCoding": coding}]}
-        if item is not None:
-            entry["text"] = item.text("zh")
+        if text is not None:
+            entry["text"] = text
         items.append(entry)
     resource = {
         "resourceType": "QuestionnaireResponse", "id": str(response.id),
