@@ -37,3 +37,29 @@ def test_the_page_retries_a_busy_join_by_itself(world, client_factory, live_serv
     assert len(seen) == 3
     device = seen[0]["device"]
     assert device and all(body["device"] == device for body in seen)  # one device id, kept by the browser
+
+
+def test_the_page_retries_a_join_that_found_no_connection(world, client_factory, live_server, phone_page):
+    """School Wi-Fi comes and goes: a join that never reached the server is tried again by the page itself (it
+    waited for the student to tap again, who did not know to)."""
+    _, code = launch_campaign(login_as(client_factory, "teacher"), world.class_id)
+    page, student, tries = phone_page, world.students[5], []
+
+    def no_network_twice(route):
+        tries.append(1)
+        if len(tries) <= 2:
+            route.abort("internetdisconnected")
+        else:
+            route.continue_()
+
+    page.route("**/api/v1/student-sessions", no_network_twice)
+    page.goto(live_server + "/s")
+    page.fill("#session_code", code)
+    page.fill("#student_number", student["number"])
+    page.fill("#birth_date", student["birth_date"])
+    page.click("#join-form button[type=submit]")
+    page.wait_for_selector("#join-error.calm:not([hidden])")
+    message = page.inner_text("#join-error")
+    assert "Wi-Fi" in message and ("keeps trying by itself" in message or "自动" in message), message
+    page.wait_for_selector("#questionnaire:not([hidden])", timeout=20000)
+    assert len(tries) == 3

@@ -65,8 +65,10 @@
       joinTry = 0; button.disabled = false; err.classList.remove("calm");
       err.textContent = (res.data.error && res.data.error.message) || T.genericError; err.hidden = false;
     }, function () {
-      joinTry = 0; button.disabled = false; err.classList.remove("calm");
-      err.textContent = T.networkJoin; err.hidden = false;
+      // No connection (school Wi-Fi comes and goes): the page tries again by itself, as when the server is busy.
+      err.textContent = T.networkJoin; err.classList.add("calm"); err.hidden = false;
+      var ms = joinDelay(null); joinTry += 1;
+      return wait(ms).then(function () { return attemptJoin(body); });
     });
   }
   $("join-form").addEventListener("submit", function (ev) {
