@@ -7,6 +7,15 @@ from tests.conftest import login_as
 from tests.helpers import launch_campaign
 
 
+def _type_and_join(page, live_server, code, student):
+    """What the student does, once: the rest is the page's."""
+    page.goto(live_server + "/s")
+    page.fill("#session_code", code)
+    page.fill("#student_number", student["number"])
+    page.fill("#birth_date", student["birth_date"])
+    page.click("#join-form button[type=submit]")
+
+
 def test_the_page_retries_a_busy_join_by_itself(world, client_factory, live_server, phone_page):
     _, code = launch_campaign(login_as(client_factory, "teacher"), world.class_id)
     page, student, seen = phone_page, world.students[3], []
@@ -23,11 +32,7 @@ def test_the_page_retries_a_busy_join_by_itself(world, client_factory, live_serv
             route.continue_()  # the real server
 
     page.route("**/api/v1/student-sessions", busy_twice)
-    page.goto(live_server + "/s")
-    page.fill("#session_code", code)
-    page.fill("#student_number", student["number"])
-    page.fill("#birth_date", student["birth_date"])
-    page.click("#join-form button[type=submit]")
+    _type_and_join(page, live_server, code, student)
     page.wait_for_selector("#join-error.calm:not([hidden])")
     message = page.inner_text("#join-error")
     assert "keeps trying by itself" in message or "自动" in message, message
@@ -53,11 +58,7 @@ def test_the_page_retries_a_join_that_found_no_connection(world, client_factory,
             route.continue_()
 
     page.route("**/api/v1/student-sessions", no_network_twice)
-    page.goto(live_server + "/s")
-    page.fill("#session_code", code)
-    page.fill("#student_number", student["number"])
-    page.fill("#birth_date", student["birth_date"])
-    page.click("#join-form button[type=submit]")
+    _type_and_join(page, live_server, code, student)
     page.wait_for_selector("#join-error.calm:not([hidden])")
     message = page.inner_text("#join-error")
     assert "Wi-Fi" in message and ("keeps trying by itself" in message or "自动" in message), message
