@@ -422,8 +422,8 @@ class _Supervisor:
                 self.process.kill()
                 self.process.wait()
             else:
-                self.log.error("the submission writer process ended (exit %s); starting it again",
-                               self.process.returncode)
+                self.log.error("the submission writer process ended (%s); starting it again",
+                               _how_it_ended(self.process.returncode))
             # A process that dies at once again and again (a broken install) is retried less and less often.
             pause = 1.0 if time.monotonic() - self.started_at > 30 else min(pause * 2, 60.0)
             self.process = self._start()
@@ -478,6 +478,16 @@ def when_ready(server):
     else:  # the workers store with their own threads: slower, just as safe
         server.log.error("the submission writer process did not start; workers store in-process")
     threading.Thread(target=supervisor.watch, daemon=True, name="xinqiao-writer-supervisor").start()
+
+
+def _how_it_ended(returncode: int) -> str:
+    """For the log. gunicorn's master reaps every child in its SIGCHLD handler, often before poll() can: Python then
+    reports 0, which said "exit 0" after a SIGKILL. The writer never exits 0 while its master lives."""
+    if returncode and returncode < 0:
+        return f"killed by signal {-returncode}"
+    if returncode:
+        return f"exit {returncode}"
+    return "reaped by the server before its status was read: killed or crashed"
 
 
 def on_exit(server):

@@ -113,6 +113,7 @@ def test_killing_the_writer_process_under_load_loses_and_doubles_nothing(app, wh
         _wait_until(lambda: server.writer_process() not in (None, writer), timeout=20)
         restarted = server.writer_process()
         assert "starting it again" in server.log()
+        assert "ended (exit 0)" not in server.log()  # a SIGKILL is not a clean exit, whoever read the status
         _wait_until(lambda: f"submission writer process {restarted} ready" in server.log(), timeout=30)
         time.sleep(writer_process.AWAY_SECONDS + 1)  # the workers try the process again after their time away
         before = server.log().count("did not answer within")
