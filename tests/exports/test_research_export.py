@@ -156,7 +156,8 @@ def test_the_research_export_carries_no_identifier_and_no_group_under_five(app, 
     assert [d[0] for d in dictionary[1:]][:len(rows[0])] == list(rows[0])[:len(dictionary) - 1]
     # Audited with its purpose and approval; the download too.
     with app.app_context():
-        events = db.session.scalars(select(AuditEvent).where(AuditEvent.object_type == "research_export")).all()
+        events = db.session.scalars(select(AuditEvent).where(AuditEvent.object_type == "research_export")
+                                    .order_by(AuditEvent.id)).all()
         assert [e.action for e in events] == ["export", "export_downloaded"]
         assert events[0].detail["purpose"] == PURPOSE and events[0].detail["approval_reference"] == "EC-2026-113"
 

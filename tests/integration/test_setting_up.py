@@ -70,7 +70,8 @@ def test_schools_are_created_checked_and_edited(app, world, client_factory):
     page = admin.get(f"/admin/schools/{school_id}").get_data(as_text=True)
     assert "4301010099" in page and "星沙区" in page
     with app.app_context():
-        actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.object_type == "school")).all()
+        actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.object_type == "school")
+                                      .order_by(AuditEvent.id)).all()
     assert actions == ["school_created", "school_updated"]
 
 
