@@ -3,17 +3,9 @@ and tries again by itself, with a calm message, and the student is in without to
 import json
 
 from tests.browser.conftest import screenshot
+from tests.browser.test_student_journey import _type_and_join
 from tests.conftest import login_as
 from tests.helpers import launch_campaign
-
-
-def _type_and_join(page, live_server, code, student):
-    """What the student does, once: the rest is the page's."""
-    page.goto(live_server + "/s")
-    page.fill("#session_code", code)
-    page.fill("#student_number", student["number"])
-    page.fill("#birth_date", student["birth_date"])
-    page.click("#join-form button[type=submit]")
 
 
 def test_the_page_retries_a_busy_join_by_itself(world, client_factory, live_server, phone_page):

@@ -6,17 +6,9 @@ from app.core import clock
 from app.extensions import db
 from app.screening.models import Response
 from tests.browser.conftest import PHONE, login, screenshot
+from tests.browser.test_student_journey import _join
 from tests.conftest import login_as
 from tests.helpers import launch_campaign
-
-
-def _join(page, base, code, student):
-    page.goto(base + "/s")
-    page.fill("#session_code", code)
-    page.fill("#student_number", student["number"])
-    page.fill("#birth_date", student["birth_date"])
-    page.click("#join-form button[type=submit]")
-    page.wait_for_selector("#questionnaire:not([hidden])")
 
 
 def _try_password(page, base, username, password):

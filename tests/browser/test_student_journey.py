@@ -9,12 +9,17 @@ from tests.conftest import login_as
 from tests.helpers import launch_campaign
 
 
-def _join(page, base, code, student):
+def _type_and_join(page, base, code, student):
+    """What the student types and taps, once; what follows is the page's."""
     page.goto(base + "/s")
     page.fill("#session_code", code.lower())  # codes are forgiving about case
     page.fill("#student_number", student["number"])
     page.fill("#birth_date", student["birth_date"])
     page.click("#join-form button[type=submit]")
+
+
+def _join(page, base, code, student):
+    _type_and_join(page, base, code, student)
     page.wait_for_selector("#questionnaire:not([hidden])")
 
 
