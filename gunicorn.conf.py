@@ -5,7 +5,7 @@ The master starts one submission writer process before the workers and stops it 
 connections are spread evenly over them; each server has a control socket and a metrics directory of its own
 (app/core/serving.py). Command-line options override the settings below.
 """
-from app.core.serving import on_starting, post_fork  # noqa: F401  (gunicorn looks the hooks up by name)
+from app.core.serving import on_starting, post_fork, post_worker_init  # noqa: F401  (gunicorn looks the hooks up by name)
 from app.screening.writer_process import on_exit, when_ready  # noqa: F401
 
 # gunicorn's gthread worker, with each request's head (and a small body) read by the event loop rather than a

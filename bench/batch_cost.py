@@ -1,10 +1,13 @@
 """The submission writer's CPU per batch and per submission, by batch size, in-process (bench/README.md, round 4).
 
     .venv/bin/python -m bench.batch_cost            batches of 1, 4, 8, 16, 32 and 64 on a seeded SQLite file
+    .venv/bin/python -m bench.batch_cost --postgresql   the same on PostgreSQL (BENCH_PG_ADMIN_URL)
 
 A batch has a fixed cost (the rules' queries, the audit chain's end, the open-alert lookup, the commit) and
-a cost per submission; this separates the two.
+a cost per submission; this separates the two. Wall time is printed beside CPU time: on PostgreSQL the writer
+also waits for the server (round trips, the commit's flush), and one writer's batches follow each other.
 """
+import gc
 import json
 import os
 import random
@@ -14,16 +17,20 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import loadgen, seed
+from bench import loadgen, run, seed
 
 SUBMISSIONS_PER_SIZE = 480
 
 
-def main():
+def main(postgresql=False):
     from cryptography.fernet import Fernet
 
     work = Path(tempfile.mkdtemp(prefix="xinqiao-batch-cost-"))
     url = f"sqlite:///{work / 'bench.sqlite'}"
+    if postgresql:
+        url, problem = run.prepare_postgres()
+        if url is None:
+            raise SystemExit(f"PostgreSQL not reachable: {problem}")
     os.environ.update(XINQIAO_CONFIG="production", XINQIAO_INSTANCE_DIR=str(work), DATABASE_URL=url,
                       SECRET_KEY=secrets.token_hex(32), CLINICAL_DATA_KEYS=Fernet.generate_key().decode(),
                       AUDIT_KEYS=secrets.token_hex(32))
@@ -45,9 +52,11 @@ def main():
                                               fields["version"], fields["answers"], fields["idempotency_key"], None))
     random.Random(1).shuffle(submissions)  # the same mix of questionnaires (and alerts) for every size
     writer = intake.Writer(app)
+    gc.collect()
+    gc.freeze()  # as the writer process does: no full collection of the app's own objects in the middle of a size
     position = 0
     for size in (8,) + sizes:  # the first round warms up
-        cpu, batches = time.process_time(), 0
+        cpu, wall, batches = time.process_time(), time.perf_counter(), 0
         for _ in range(SUBMISSIONS_PER_SIZE // size):
             batch = submissions[position:position + size]
             position += size
@@ -55,11 +64,18 @@ def main():
             with app.app_context():
                 writer._write(batch)
             assert all(isinstance(sub.outcome, intake.Receipt) for sub in batch)
-        cpu = time.process_time() - cpu
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
         print(f"batch of {size:2d}: {cpu / batches * 1000:6.3f} ms CPU per batch, "
-              f"{cpu / (batches * size) * 1000:6.3f} ms per submission")
+              f"{cpu / (batches * size) * 1000:6.3f} ms per submission; "
+              f"wall {wall / batches * 1000:6.3f} ms per batch, {wall / (batches * size) * 1000:6.3f} ms per submission")
+    if postgresql:
+        from app.extensions import db
+
+        with app.app_context():
+            db.engine.dispose()
+        run.drop_postgres()
 
 
 if __name__ == "__main__":
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    main()
+    main("--postgresql" in sys.argv)

@@ -14,4 +14,4 @@ accesslog = None
 errorlog = "-"
 loglevel = "warning"
 # As the product listens (gunicorn.conf.py): a socket per worker, so that connections are spread evenly.
-from app.core.serving import on_starting, post_fork  # noqa: E402,F401
+from app.core.serving import on_starting, post_fork, post_worker_init  # noqa: E402,F401

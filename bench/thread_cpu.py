@@ -3,6 +3,8 @@
     .venv/bin/python -m bench.thread_cpu [N]                  the product, SQLite, 50 clients, N submissions
     .venv/bin/python -m bench.thread_cpu [N] --instant-writer the same with the writer answering at once
                                                               (the request path alone: not a product mode)
+    .venv/bin/python -m bench.thread_cpu [N] --postgresql     on PostgreSQL (BENCH_PG_ADMIN_URL); its server's
+                                                              processes are counted too
 
 CPU time per thread comes from /proc/<pid>/task/<tid>/stat; threads are named with `py-spy dump`
 (request threads, the submission writer, gunicorn's main thread). Also printed: each process's share of
@@ -26,9 +28,11 @@ exec(open({conf!r}).read())
 
 def post_worker_init(worker):
     from app.core import clock
+    from app.core.serving import freeze_loaded_objects
     from app.screening import intake
 
     intake.Writer.submit = lambda self, sub, timeout: intake.Receipt(1, clock.now(), True, False)
+    freeze_loaded_objects()
 '''
 
 
@@ -47,6 +51,21 @@ def thread_cpu(pgid):
     return out
 
 
+def postgres_cpu():
+    """CPU seconds of every PostgreSQL server process on this machine (backends, WAL writer, checkpointer)."""
+    tick, total = os.sysconf("SC_CLK_TCK"), 0.0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = open(f"/proc/{pid}/stat").read()
+            if stat[stat.index("(") + 1:stat.rindex(")")] != "postgres":
+                continue
+            fields = stat.rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+        except (OSError, ValueError):
+            continue
+    return total
+
+
 def thread_names(pids):
     """{(pid, tid): kind} from py-spy's dump: request threads, the submission writer, gunicorn's main thread."""
     names = {}
@@ -62,11 +81,15 @@ def thread_names(pids):
     return names
 
 
-def main(n, instant_writer):
+def main(n, instant_writer, postgresql=False):
     from cryptography.fernet import Fernet
 
     work = Path(tempfile.mkdtemp(prefix="xinqiao-threads-"))
     url = f"sqlite:///{work / 'bench.sqlite'}"
+    if postgresql:
+        url, problem = run.prepare_postgres()
+        if url is None:
+            raise SystemExit(f"PostgreSQL not reachable: {problem}")
     secret, clinical = os.urandom(24).hex(), Fernet.generate_key().decode()
     os.environ.update(XINQIAO_INSTANCE_DIR=str(work), SECRET_KEY=secret, CLINICAL_DATA_KEYS=clinical, DATABASE_URL=url,
                       AUDIT_KEYS=os.urandom(32).hex())
@@ -81,6 +104,7 @@ def main(n, instant_writer):
     try:
         loadgen.closed_loop(server.port, requests[:WARMUP], run.CONCURRENCY)
         before, machine_before, client_before = thread_cpu(server.proc.pid), machine_cpu(), time.process_time()
+        pg_before = postgres_cpu()
         started = time.monotonic()
         result = {}
         load = threading.Thread(target=lambda: result.update(
@@ -90,9 +114,14 @@ def main(n, instant_writer):
         names = thread_names(sorted({pid for pid, _tid in before}))
         load.join()
         after, machine_after, client_after = thread_cpu(server.proc.pid), machine_cpu(), time.process_time()
+        pg_cpu = postgres_cpu() - pg_before
         seconds = time.monotonic() - started
     finally:
         server.stop()
+        if postgresql:
+            run.drop_postgres()
+    if postgresql:
+        by_kind_pg = pg_cpu
     by_kind, by_process = collections.Counter(), collections.Counter()
     for key, cpu in after.items():
         by_kind[names.get(key, "other")] += cpu - before.get(key, 0.0)
@@ -101,6 +130,9 @@ def main(n, instant_writer):
     for kind, cpu in by_kind.most_common():
         print(f"  {kind:28s} {cpu * 1000 / n:6.3f} ms CPU per submission")
     print(f"  {'total':28s} {sum(by_kind.values()) * 1000 / n:6.3f} ms CPU per submission")
+    if postgresql:
+        print(f"  {'PostgreSQL server':28s} {by_kind_pg * 1000 / n:6.3f} ms CPU per submission "
+              f"({by_kind_pg / seconds:.2f} cores)")
     total, idle = (a - b for a, b in zip(machine_after, machine_before))
     print("cores used: " + ", ".join(f"process {pid} {cpu / seconds:.2f}" for pid, cpu in by_process.most_common())
           + f"; load generator {(client_after - client_before) / seconds:.2f}; idle {idle / total * os.cpu_count():.2f}")
@@ -114,4 +146,4 @@ def machine_cpu():
 
 if __name__ == "__main__":
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    main(int(args[0]) if args else 3000, "--instant-writer" in sys.argv)
+    main(int(args[0]) if args else 3000, "--instant-writer" in sys.argv, "--postgresql" in sys.argv)

@@ -51,7 +51,7 @@ def record(actor, action: str, object_type: str, object_id=None, student_id=None
                               prev=_last_hash()))
     db.session.add(event)
     db.session.flush()
-    checkpoints.note_events(db.session, 1)
+    checkpoints.note_events(db.session, 1, event.hash)
     return event
 
 
@@ -72,7 +72,7 @@ def record_many(events: list[dict]) -> None:
         rows.append(_row(keyring, prev=prev, **fields))
         prev = rows[-1]["hash"]
     db.session.connection().execute(_INSERT_EVENTS, rows)
-    checkpoints.note_events(db.session, len(rows))
+    checkpoints.note_events(db.session, len(rows), prev)
 
 
 def verify_chain(connection=None, *, keyring: AuditKeyring | None = None, checkpoint_dir="config",

@@ -5,6 +5,7 @@ are written to a directory of this server's own.
 """
 import atexit
 import ctypes
+import gc
 import glob
 import os
 import re
@@ -128,6 +129,20 @@ PR_SET_PDEATHSIG = 1  # linux/prctl.h
 def post_fork(server, worker):
     """In each new worker: die with the master (gunicorn.conf.py's hook)."""
     die_with_parent(worker.ppid)
+
+
+def post_worker_init(worker):
+    """In each new worker, once the app is loaded: keep the garbage collector off the app's own objects."""
+    freeze_loaded_objects()
+
+
+def freeze_loaded_objects():
+    """Move every object alive now (modules, the app, SQLAlchemy's mappers and caches ...) out of the collector's
+    reach. A full collection walked all of them, ~176,000 objects: 60-75 ms with the interpreter lock held, in a
+    worker (every request waits) or in the submission writer (every submission waiting does); after the freeze
+    it takes under 0.1 ms (bench/README.md, round 7). Only objects made later are collected, as before."""
+    gc.collect()
+    gc.freeze()
 
 
 def die_with_parent(parent_pid: int) -> bool:

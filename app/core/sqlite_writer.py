@@ -19,6 +19,12 @@ from sqlalchemy import event
 READ_ONLY = "xinqiao_read_only"
 
 
+def only_reading(session) -> None:
+    """Begin `session`'s transaction as a reader's (call it before the session's first query): on SQLite a snapshot
+    that neither takes nor waits for the writer lock, so a request that only reads never queues behind a writer."""
+    session.connection(execution_options={READ_ONLY: True})
+
+
 class WriterLock:
     def __init__(self, lock_path: str | None, timeout_s: float):
         self.lock_path, self.timeout_s = lock_path, timeout_s

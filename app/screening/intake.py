@@ -397,9 +397,13 @@ class Writer:
                         break
 
     @staticmethod
-    def _read_facts(batch) -> Facts:
+    def _read_facts(batch) -> Facts | None:
         # Read before the write transaction, so that on SQLite the two workers' writers overlap instead of
         # taking turns on the write lock for the reading too; store() explains why stale facts are safe.
+        # PostgreSQL has no such lock: store() reads them in its own transaction, which spares each batch a
+        # connection's checkout with its ping, a BEGIN and a ROLLBACK (bench/README.md, round 7).
+        if db.engine.dialect.name != "sqlite":
+            return None
         with db.engine.connect().execution_options(**{sqlite_writer.READ_ONLY: True}) as connection:
             return read_facts(connection, batch)
 

@@ -59,7 +59,7 @@ RECONNECT_SECONDS = 1.0                     # between attempts to reach a proces
 # takes milliseconds; a process that takes this long is stopped, swapping or stuck behind a lock.
 ANSWER_SECONDS = float(os.environ.get("XINQIAO_WRITER_ANSWER_SECONDS", "2"))
 AWAY_SECONDS = 5.0                          # after a missed answer, the worker stores itself this long
-# The master kills a process that has answered its pings before and then not for this long, and starts another.
+# The master kills a process that listens and then does not answer its pings for this long, and starts another.
 HANG_SECONDS = float(os.environ.get("XINQIAO_WRITER_HANG_SECONDS", "2"))
 PING, PONG = marshal.dumps(("ping",)), marshal.dumps(("pong",))
 MAX_MESSAGE = 64 * 1024                     # a questionnaire is ~0.3 kB; anything bigger is stored by the worker
@@ -347,9 +347,10 @@ def serve(path: str, parent_pid: int, app_uri: str) -> None:
 
     threading.Thread(target=watch_parent, daemon=True, name="xinqiao-writer-parent").start()
     # and at once where Linux can: the master's supervisor thread that started it lives as long as the master
-    from app.core.serving import die_with_parent
+    from app.core.serving import die_with_parent, freeze_loaded_objects
     die_with_parent(parent_pid)
     logger.info("submission writer process %s ready on %s", os.getpid(), path)
+    freeze_loaded_objects()
     _Intake(listener, intake.Writer(app), app.extensions["scales"]).run()
 
 
@@ -394,10 +395,13 @@ class _Supervisor:
         self.process = self._start()
 
     def _start(self):
-        self.started_at, self.answered = time.monotonic(), False
+        self.started_at = time.monotonic()
         if getattr(self, "_ping", None) is not None:
             self._ping.close()
         self._ping = None  # a connection to the process that answers pings
+        # The socket of the process before (dead now): the new one is loading the app until its socket is there.
+        if os.path.exists(self.path):
+            os.unlink(self.path)
         return subprocess.Popen([sys.executable, "-m", "app.screening.writer_process"], env=self.env)
 
     def wait_until_listening(self, timeout_s=60) -> bool:
@@ -438,14 +442,15 @@ class _Supervisor:
                 self._ping.connect(self.path)
             self._ping.send(PING)
             if self._ping.recv(64) == PONG:
-                self.answered = True
                 return True
         except OSError:
             pass
         if self._ping is not None:
             self._ping.close()
             self._ping = None
-        return not self.answered and time.monotonic() - self.started_at < 60
+        # Without a socket it is still loading the app (it listens once loaded); a process that listens answers
+        # within HANG_SECONDS, even one that was stopped before its first ping (it used to get a minute).
+        return not os.path.exists(self.path) and time.monotonic() - self.started_at < 60
 
     def stop(self):
         self.stopping = True

@@ -2,7 +2,9 @@
 scoped and cheap (ETag), the crisis screen state lives on the server, a student's request to talk raises one
 concern, and no student-facing page or API says 您 or 患者."""
 import re
+import threading
 
+import pytest
 from flask_babel import force_locale
 from sqlalchemy import func, select
 
@@ -100,6 +102,30 @@ def test_the_crisis_screen_stays_pending_until_the_student_goes_on(app, world, c
     assert seen.status_code == 200 and seen.get_json()["pending"] is False
     after = join(app.test_client(), code, world.students[0]).get_json()["crisis"]
     assert after["shown"] and not after["pending"]
+
+
+def test_a_crisis_receipt_is_answered_without_waiting_for_the_sqlite_writer_lock(app, world, client_factory,
+                                                                                  monkeypatch):
+    """"Your teacher has been told" is read by the request, never under the writer lock: on SQLite the request
+    would otherwise queue behind the writer's batch in progress and hold up the next one (bench/README.md, round 7).
+    Only the writer, which stores the submission, takes the lock."""
+    lock = app.extensions.get("sqlite_writer")
+    if lock is None:
+        pytest.skip("PostgreSQL: no writer lock")
+    _, code = launch_campaign(login_as(client_factory, "teacher"), world.class_id)
+    http = app.test_client()
+    session = join(http, code, world.students[0]).get_json()
+    phq9 = next(q for q in session["questionnaires"] if q["scale"] == "PHQ-9")
+    takers, real_acquire = [], lock.acquire
+
+    def acquire(key):
+        takers.append(threading.current_thread().name)
+        return real_acquire(key)
+
+    monkeypatch.setattr(lock, "acquire", acquire)
+    receipt = submit(http, session["token"], phq9, PHQ9_CRITICAL).get_json()
+    assert receipt["show_crisis_resources"] and receipt["teacher_told"] is True
+    assert takers and set(takers) == {"xinqiao-submission-writer"}, takers
 
 
 def test_teacher_told_is_false_when_no_psychology_teacher_can_be_reached(app, world, client_factory):

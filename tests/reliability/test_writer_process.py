@@ -128,6 +128,21 @@ def test_killing_the_writer_process_under_load_loses_and_doubles_nothing(app, wh
 
 
 @pytest.mark.slow
+def test_a_writer_process_stopped_before_its_first_ping_is_replaced_within_seconds(app, whole_class, tmp_path):
+    """Once it listens, a process must answer the master's pings: it used to be given a minute until its first
+    answer, and one stopped that early (a fast class, a machine swapping at start) stayed in place that long."""
+    with _serving(app, tmp_path) as (server, writer):
+        os.kill(writer, signal.SIGSTOP)
+        status, _ = request(server.port, "POST", "/api/v1/responses", submission(whole_class, "PHQ-9", PHQ9_LOW),
+                            token=whole_class.tokens[0])
+        assert status == 201  # stored by the worker itself after the process did not answer
+        _wait_until(lambda: server.writer_process() not in (None, writer), timeout=20)
+        assert f"submission writer process {writer} did not answer" in server.log()
+        restarted = server.writer_process()
+        _wait_until(lambda: f"submission writer process {restarted} ready" in server.log(), timeout=30)
+
+
+@pytest.mark.slow
 def test_the_writer_process_ends_with_its_server(app, whole_class, tmp_path):
     server = _server(app, tmp_path).start()
     writer = server.writer_process()

@@ -164,6 +164,34 @@ def test_checkpoints_are_written_by_the_batched_submissions_too(app, world, clie
     assert _verify(app)[0] == 0
 
 
+def test_a_commit_anchors_the_last_event_it_appended_without_asking_the_database(app, tmp_path, monkeypatch):
+    """The automatic checkpoint names the committing transaction's own last event (committed by then, and the
+    chain's head when it was appended); events rolled back are never anchored."""
+    from app.audit import services as audit
+
+    directory = tmp_path / "checkpoints"
+    monkeypatch.setitem(app.config, "AUDIT_CHECKPOINT_DIR", str(directory))
+    monkeypatch.setitem(app.config, "AUDIT_CHECKPOINT_EVERY", 1)
+
+    def no_database_read(_engine):
+        raise AssertionError("the head was read from the database")
+
+    monkeypatch.setattr(checkpoints, "committed_head", no_database_read)
+    with app.app_context():
+        audit.record(None, "first_of_two", "test")
+        last = audit.record(None, "second_of_two", "test").hash
+        db.session.commit()
+        lines = [json.loads(line) for line in (directory / checkpoints.FILE_NAME).read_text().splitlines()]
+        assert [line["hash"] for line in lines] == [last]
+
+        audit.record(None, "rolled_back", "test")
+        db.session.rollback()
+        db.session.commit()  # nothing appended in this transaction: nothing to anchor
+        assert len((directory / checkpoints.FILE_NAME).read_text().splitlines()) == 1
+        db.session.remove()
+    assert _verify(app)[0] == 0
+
+
 def test_a_chain_from_before_the_key_keeps_verifying_and_cannot_be_rewritten(app, world, client_factory, tmp_path,
                                                                              monkeypatch):
     """An install upgraded from the unkeyed chain: its old events (no key id, SHA-256) verify as before, the keyed
