@@ -77,8 +77,11 @@ class Server:
 
 def engine_env(instance_dir, database_url, secret_key, clinical_key):
     env = dict(os.environ)
+    from bench import seed
+
     env.update(XINQIAO_CONFIG="production", XINQIAO_INSTANCE_DIR=str(instance_dir), DATABASE_URL=database_url,
-               SECRET_KEY=secret_key, CLINICAL_DATA_KEYS=clinical_key, PYTHONPATH=str(ROOT))
+               SECRET_KEY=secret_key, CLINICAL_DATA_KEYS=clinical_key, PYTHONPATH=str(ROOT),
+               AUDIT_CHECKPOINT_DIR=seed.checkpoint_dir(database_url))
     return env
 
 

@@ -1,16 +1,28 @@
 """Seed a benchmark database (migrations, one school, students, open campaigns) and prepare the requests."""
 import json
+import os
 import random
 import uuid
 from datetime import date, timedelta
+from pathlib import Path
 
 SCALES = ["PHQ-9", "GAD-7", "PHQ-2", "GAD-2", "K6", "WHO-5"]
+
+
+def checkpoint_dir(database_url) -> str:
+    """The audit checkpoints of one benchmark database: each engine's chain is checked against its own (a shared
+    directory made every engine after the first report the first one's checkpoints as events gone)."""
+    import hashlib
+
+    instance = Path(os.environ.get("XINQIAO_INSTANCE_DIR", "instance"))
+    return str(instance / f"audit-checkpoints-{hashlib.sha256(database_url.encode()).hexdigest()[:12]}")
 
 
 def _app(database_url):
     from app import create_app
 
-    return create_app("production", SQLALCHEMY_DATABASE_URI=database_url)
+    return create_app("production", SQLALCHEMY_DATABASE_URI=database_url,
+                      AUDIT_CHECKPOINT_DIR=checkpoint_dir(database_url))
 
 
 def seed_database(database_url, students=250, campaigns=6):
