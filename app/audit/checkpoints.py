@@ -6,8 +6,8 @@ to a file the database does not hold: `app.audit.services.verify_chain()` then f
 the events gone. Checkpoints are written
 
 - by the application itself after a commit that added audit events, when AUDIT_CHECKPOINT_EVERY events or
-  AUDIT_CHECKPOINT_SECONDS seconds have passed since this process's last one (the head is read from the database
-  after the commit, so a checkpoint only ever names a committed event), and
+  AUDIT_CHECKPOINT_SECONDS seconds have passed since this process's last one (the last event the transaction
+  appended: committed by then, so a checkpoint only ever names a committed event), and
 - by `flask audit checkpoint`, from cron, which also covers quiet hours.
 
 Each line is JSON with an HMAC under the audit key, so a line cannot be forged without the key. The file is opened
@@ -89,18 +89,9 @@ def read(directory, keyring: AuditKeyring, report, before: datetime | None = Non
     return found
 
 
-_HEAD = select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
-
-
 def _reader(engine):
     """A connection of its own that only reads (no writer lock on SQLite)."""
     return engine.connect().execution_options(**{sqlite_writer.READ_ONLY: True})
-
-
-def committed_head(engine) -> str | None:
-    """The chain's head as committed."""
-    with _reader(engine) as connection:
-        return connection.execute(_HEAD).scalar()
 
 
 class ForgedHead(ValueError):
@@ -143,18 +134,17 @@ class _Due:
 
 
 _due = _Due()
-EVENTS_KEY = "audit_events_added"
-LAST_HASH_KEY = "audit_last_hash_added"
+EVENTS_KEY = "audit_events_added"  # (how many events this transaction appended, the last one's hash)
 
 
 def note_events(session, count: int, last_hash: str) -> None:
     """Called by record()/record_many(): this transaction added `count` audit events, the last one `last_hash`."""
-    session.info[EVENTS_KEY] = session.info.get(EVENTS_KEY, 0) + count
-    session.info[LAST_HASH_KEY] = last_hash
+    added, _last = session.info.get(EVENTS_KEY, (0, None))
+    session.info[EVENTS_KEY] = (added + count, last_hash)
 
 
 def _after_commit(session):
-    count, head = session.info.pop(EVENTS_KEY, 0), session.info.pop(LAST_HASH_KEY, None)
+    count, head = session.info.pop(EVENTS_KEY, (0, None))
     if not count:
         return
     app = current_app._get_current_object()
@@ -166,16 +156,13 @@ def _after_commit(session):
         # The last event this transaction appended: committed now, and the chain's head when it was appended
         # (appends take the chain's lock until their commit). Asking the database for the head instead cost a
         # connection and three round trips per checkpoint, ~20 a second in a busy morning (bench/README.md).
-        head = head or committed_head(session.get_bind())
-        if head is not None:
-            append(directory, head, app.extensions["audit_keyring"])
+        append(directory, head, app.extensions["audit_keyring"])
     except Exception:  # noqa: BLE001 - the commit stands; a missed checkpoint is logged, and cron writes the next
         logger.exception("audit checkpoint could not be written to %s", directory)
 
 
 def _after_rollback(session):
     session.info.pop(EVENTS_KEY, None)
-    session.info.pop(LAST_HASH_KEY, None)
 
 
 def init_app(app):
