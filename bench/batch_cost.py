@@ -7,7 +7,6 @@ A batch has a fixed cost (the rules' queries, the audit chain's end, the open-al
 a cost per submission; this separates the two. Wall time is printed beside CPU time: on PostgreSQL the writer
 also waits for the server (round trips, the commit's flush), and one writer's batches follow each other.
 """
-import gc
 import json
 import os
 import random
@@ -26,11 +25,7 @@ def main(postgresql=False):
     from cryptography.fernet import Fernet
 
     work = Path(tempfile.mkdtemp(prefix="xinqiao-batch-cost-"))
-    url = f"sqlite:///{work / 'bench.sqlite'}"
-    if postgresql:
-        url, problem = run.prepare_postgres()
-        if url is None:
-            raise SystemExit(f"PostgreSQL not reachable: {problem}")
+    url = run.postgres_or_exit() if postgresql else f"sqlite:///{work / 'bench.sqlite'}"
     os.environ.update(XINQIAO_CONFIG="production", XINQIAO_INSTANCE_DIR=str(work), DATABASE_URL=url,
                       SECRET_KEY=secrets.token_hex(32), CLINICAL_DATA_KEYS=Fernet.generate_key().decode(),
                       AUDIT_KEYS=secrets.token_hex(32))
@@ -40,6 +35,7 @@ def main(postgresql=False):
     app = seed._app(url)
 
     from app.api import tokens
+    from app.core.serving import freeze_loaded_objects
     from app.screening import intake
 
     submissions = []
@@ -52,8 +48,7 @@ def main(postgresql=False):
                                               fields["version"], fields["answers"], fields["idempotency_key"], None))
     random.Random(1).shuffle(submissions)  # the same mix of questionnaires (and alerts) for every size
     writer = intake.Writer(app)
-    gc.collect()
-    gc.freeze()  # as the writer process does: no full collection of the app's own objects in the middle of a size
+    freeze_loaded_objects()  # as the writer process does: no full collection of the app in the middle of a size
     position = 0
     for size in (8,) + sizes:  # the first round warms up
         cpu, wall, batches = time.process_time(), time.perf_counter(), 0

@@ -76,9 +76,9 @@ class Server:
 
 
 def engine_env(instance_dir, database_url, secret_key, clinical_key):
-    env = dict(os.environ)
     from bench import seed
 
+    env = dict(os.environ)
     env.update(XINQIAO_CONFIG="production", XINQIAO_INSTANCE_DIR=str(instance_dir), DATABASE_URL=database_url,
                SECRET_KEY=secret_key, CLINICAL_DATA_KEYS=clinical_key, PYTHONPATH=str(ROOT),
                AUDIT_CHECKPOINT_DIR=seed.checkpoint_dir(database_url))
@@ -96,6 +96,14 @@ def prepare_postgres(name=PG_DB):
         return None, str(exc).strip().splitlines()[0]
     host = PG_ADMIN_URL.split("@", 1)[1].rsplit("/", 1)[0]
     return f"postgresql+psycopg://postgres@{host}/{name}", None
+
+
+def postgres_or_exit(name=PG_DB) -> str:
+    """prepare_postgres()'s URL, or the command ends saying why (the in-process tools' --postgresql)."""
+    url, problem = prepare_postgres(name)
+    if url is None:
+        raise SystemExit(f"PostgreSQL not reachable: {problem}")
+    return url
 
 
 def drop_postgres(name=PG_DB):

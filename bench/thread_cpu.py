@@ -36,34 +36,37 @@ def post_worker_init(worker):
 '''
 
 
+def _cpu_seconds(stat: str) -> float:
+    """User + system CPU time of a /proc/<pid>[/task/<tid>]/stat line."""
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def thread_cpu(pgid):
     """{(pid, tid): CPU seconds} of every thread of the processes in process group `pgid`."""
-    tick, out = os.sysconf("SC_CLK_TCK"), {}
+    out = {}
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             if int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[2]) != pgid:
                 continue
             for tid in os.listdir(f"/proc/{pid}/task"):
-                fields = open(f"/proc/{pid}/task/{tid}/stat").read().rsplit(")", 1)[1].split()
-                out[(pid, tid)] = (int(fields[11]) + int(fields[12])) / tick
+                out[(pid, tid)] = _cpu_seconds(open(f"/proc/{pid}/task/{tid}/stat").read())
         except OSError:
             continue
     return out
 
 
 def postgres_cpu():
-    """CPU seconds of every PostgreSQL server process on this machine (backends, WAL writer, checkpointer)."""
-    tick, total = os.sysconf("SC_CLK_TCK"), 0.0
+    """{pid: CPU seconds} of every PostgreSQL server process on this machine (backends, WAL writer, checkpointer)."""
+    out = {}
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             stat = open(f"/proc/{pid}/stat").read()
-            if stat[stat.index("(") + 1:stat.rindex(")")] != "postgres":
-                continue
-            fields = stat.rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / tick
+            if stat[stat.index("(") + 1:stat.rindex(")")] == "postgres":
+                out[pid] = _cpu_seconds(stat)
         except (OSError, ValueError):
             continue
-    return total
+    return out
 
 
 def thread_names(pids):
@@ -85,11 +88,7 @@ def main(n, instant_writer, postgresql=False):
     from cryptography.fernet import Fernet
 
     work = Path(tempfile.mkdtemp(prefix="xinqiao-threads-"))
-    url = f"sqlite:///{work / 'bench.sqlite'}"
-    if postgresql:
-        url, problem = run.prepare_postgres()
-        if url is None:
-            raise SystemExit(f"PostgreSQL not reachable: {problem}")
+    url = run.postgres_or_exit() if postgresql else f"sqlite:///{work / 'bench.sqlite'}"
     secret, clinical = os.urandom(24).hex(), Fernet.generate_key().decode()
     os.environ.update(XINQIAO_INSTANCE_DIR=str(work), SECRET_KEY=secret, CLINICAL_DATA_KEYS=clinical, DATABASE_URL=url,
                       AUDIT_KEYS=os.urandom(32).hex())
@@ -114,14 +113,13 @@ def main(n, instant_writer, postgresql=False):
         names = thread_names(sorted({pid for pid, _tid in before}))
         load.join()
         after, machine_after, client_after = thread_cpu(server.proc.pid), machine_cpu(), time.process_time()
-        pg_cpu = postgres_cpu() - pg_before
+        # per process: a backend that ended meanwhile (a connection closed) must not take its earlier CPU with it
+        pg_cpu = sum(cpu - pg_before.get(pid, 0.0) for pid, cpu in postgres_cpu().items())
         seconds = time.monotonic() - started
     finally:
         server.stop()
         if postgresql:
             run.drop_postgres()
-    if postgresql:
-        by_kind_pg = pg_cpu
     by_kind, by_process = collections.Counter(), collections.Counter()
     for key, cpu in after.items():
         by_kind[names.get(key, "other")] += cpu - before.get(key, 0.0)
@@ -131,8 +129,8 @@ def main(n, instant_writer, postgresql=False):
         print(f"  {kind:28s} {cpu * 1000 / n:6.3f} ms CPU per submission")
     print(f"  {'total':28s} {sum(by_kind.values()) * 1000 / n:6.3f} ms CPU per submission")
     if postgresql:
-        print(f"  {'PostgreSQL server':28s} {by_kind_pg * 1000 / n:6.3f} ms CPU per submission "
-              f"({by_kind_pg / seconds:.2f} cores)")
+        print(f"  {'PostgreSQL server':28s} {pg_cpu * 1000 / n:6.3f} ms CPU per submission "
+              f"({pg_cpu / seconds:.2f} cores)")
     total, idle = (a - b for a, b in zip(machine_after, machine_before))
     print("cores used: " + ", ".join(f"process {pid} {cpu / seconds:.2f}" for pid, cpu in by_process.most_common())
           + f"; load generator {(client_after - client_before) / seconds:.2f}; idle {idle / total * os.cpu_count():.2f}")
